@@ -1,0 +1,94 @@
+"""Reading run folders written by pwm-train, finished or not.
+
+A finished run has final/status.json and final/metrics.parquet; a run that is still going,
+diverged, failed or was killed only has the live status.json and metrics.parquet at the top of
+its folder (possibly stale: a SIGKILLed trainer leaves "running" behind). The aggregate step
+reads whichever exists, so a report can describe a sweep in any state.
+"""
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+WINDOW = 10  # "final-10" / "first-10": the example status report's convention
+
+
+def read_status(run_dir: Path) -> dict | None:
+    """final/status.json when the run completed, else the live status.json, else None."""
+    for path in (run_dir / "final" / "status.json", run_dir / "status.json"):
+        if path.exists():
+            return json.loads(path.read_text())
+    return None
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame:
+    """final/metrics.parquet, else the live metrics.parquet, else an empty frame."""
+    for path in (run_dir / "final" / "metrics.parquet", run_dir / "metrics.parquet"):
+        if path.exists():
+            return pd.read_parquet(path)
+    return pd.DataFrame()
+
+
+def read_param_counts(run_dir: Path) -> dict:
+    """World-model and total parameter counts from param_counts.json (NaN when absent)."""
+    path = run_dir / "param_counts.json"
+    if not path.exists():
+        return {"params_world_model": np.nan, "params_total": np.nan}
+    counts = json.loads(path.read_text())
+    policy = counts.get("actor", 0) + counts.get("critics", 0)
+    return {"params_world_model": sum(counts.values()) - policy, "params_total": sum(counts.values())}
+
+
+def outcome(status: dict | None, now: datetime, stale_after_minutes: float) -> str:
+    """The run's state, with "running" split into running and stalled by the status age."""
+    if status is None:
+        return "not_started"
+    state = status["state"]
+    if state != "running":
+        return state
+    updated = datetime.strptime(status["updated"], "%Y-%m-%dT%H:%M:%S%z")
+    age_minutes = (now - updated).total_seconds() / 60
+    return "stalled" if age_minutes > stale_after_minutes else "running"
+
+
+def training_summary(metrics: pd.DataFrame, collapse_drop: float) -> dict:
+    """Peak, first-10 and final-10 training return, and the collapse flag.
+
+    Epochs in which no episode finished log NaN and are skipped. A run is collapsed when the
+    final-10 return has given back more than `collapse_drop` of the gain from first-10 to peak;
+    it needs 2 x WINDOW logged returns, so that the two windows do not overlap.
+    """
+    returns = metrics["episode_return"].dropna() if "episode_return" in metrics else pd.Series(dtype=float)
+    if returns.empty:
+        return {"first10_return": np.nan, "peak_return": np.nan, "peak_epoch": np.nan,
+                "final10_return": np.nan, "collapsed": False}
+    first, final = returns.iloc[:WINDOW].mean(), returns.iloc[-WINDOW:].mean()
+    peak_index = returns.idxmax()
+    peak = returns.loc[peak_index]
+    gain = peak - first
+    collapsed = bool(len(returns) >= 2 * WINDOW and gain > 0 and peak - final > collapse_drop * gain)
+    return {"first10_return": first, "peak_return": peak, "peak_epoch": metrics.loc[peak_index, "epoch"],
+            "final10_return": final, "collapsed": collapsed}
+
+
+def progress_summary(status: dict | None, metrics: pd.DataFrame, epochs: int, state: str) -> dict:
+    """How far the run got, how long it took and, if it is running, how long it still needs."""
+    epoch = int(metrics["epoch"].iloc[-1]) if len(metrics) else int((status or {}).get("epoch") or 0)
+    env_steps = metrics["env_steps"].iloc[-1] if len(metrics) else (status or {}).get("env_steps", np.nan)
+    wall_s = metrics["wall_s"].iloc[-1] if len(metrics) else np.nan
+    eta_s = wall_s / epoch * (epochs - epoch) if state == "running" and epoch > 0 else np.nan
+    return {"epoch": epoch, "epochs": epochs, "progress": epoch / epochs, "env_steps": env_steps,
+            "wall_s": wall_s, "eta_s": eta_s}
+
+
+def evaluation_summary(evaluations: pd.DataFrame, final_epoch: int) -> dict:
+    """Best and final checkpoint by mean evaluated return (over episodes)."""
+    if evaluations.empty:
+        return {"evaluated_checkpoints": 0, "best_eval_return": np.nan, "best_eval_epoch": np.nan,
+                "final_eval_return": np.nan}
+    per_checkpoint = evaluations.groupby("checkpoint_epoch")["return"].mean()
+    return {"evaluated_checkpoints": len(per_checkpoint), "best_eval_return": per_checkpoint.max(),
+            "best_eval_epoch": per_checkpoint.idxmax(),
+            "final_eval_return": per_checkpoint.get(final_epoch, np.nan)}

@@ -1,0 +1,109 @@
+"""Columns of the tables in results/metrics/ — the pipeline's documented output.
+
+Each table is a mapping column -> description, in the order the columns are written. The
+aggregate step writes exactly these columns (plus, for training.parquet, whatever diagnostics
+pwm-train logged), and config/README.md documents the same names (a test keeps them in step).
+"""
+
+IDENTITY = {
+    "task": "task name (pwm.envs.TASKS)",
+    "size": "world-model size preset (pwm.presets.SIZES)",
+    "variant": "dynamics variant: mlp, or flow-{integrator}-k{substeps}",
+    "seed": "training seed",
+}
+
+TRAINING = {
+    **IDENTITY,
+    "epoch": "epoch just finished (1-based)",
+    "env_steps": "environment steps so far (all environments, counting action repeat)",
+    "wall_s": "training wall time so far in seconds (summed over resumed attempts)",
+    "episode_return": "mean real return of the training episodes that ended in this epoch (NaN if none)",
+}
+TRAINING_NOTE = ("followed by every other column of the run's metrics.parquet as pwm-train logged it "
+                 "(namespaced diagnostics such as loss/actor, lr/model)")
+
+EVALUATIONS = {
+    **IDENTITY,
+    "checkpoint_epoch": "epoch of the evaluated checkpoint",
+    "env_steps": "environment steps of training at that checkpoint",
+    "episode": "episode index within this evaluation",
+    "eval_seed": "environment seed of the episode (the same set for every checkpoint and run)",
+    "return": "real return of the deterministic policy over the episode",
+    "length": "episode length in agent steps",
+    "final": "true for the checkpoint of the last planned epoch",
+}
+
+RUNS = {
+    **IDENTITY,
+    "kind": "mlp or flow",
+    "integrator": "euler or heun (empty for mlp)",
+    "substeps": "flow substeps K (0 for mlp)",
+    "outcome": "completed, running, stalled (says running but silent for analysis.stale_after_minutes), "
+               "interrupted, diverged, failed or not_started",
+    "reason": "why the run stopped, from status.json (empty when it did not stop)",
+    "epoch": "last epoch reached",
+    "epochs": "planned epochs",
+    "progress": "epoch / epochs",
+    "env_steps": "environment steps reached",
+    "wall_s": "training wall time so far in seconds",
+    "eta_s": "estimated seconds to finish at the current pace (running runs only)",
+    "first10_return": "mean of the first 10 logged training returns",
+    "peak_return": "highest logged training return (optimistic: a maximum over noisy episodes)",
+    "peak_epoch": "epoch of peak_return",
+    "final10_return": "mean of the last 10 logged training returns",
+    "collapsed": "final10_return lost more than analysis.collapse_drop of the gain from first10 to peak",
+    "evaluated_checkpoints": "number of checkpoints with an evaluation",
+    "best_eval_return": "highest mean evaluated return over the run's checkpoints (selection-biased)",
+    "best_eval_epoch": "checkpoint epoch of best_eval_return",
+    "final_eval_return": "mean evaluated return of the final checkpoint (what the leaderboard ranks)",
+    "params_world_model": "parameters of the world model (encoder, dynamics, reward head)",
+    "params_total": "parameters of world model, actor and critics",
+    "host": "host of the last trainer process",
+    "slurm_job_id": "SLURM job of the last trainer process (empty outside SLURM)",
+    "updated": "time status.json was last written",
+    "run_dir": "the run folder",
+}
+
+LEADERBOARD = {
+    "task": "task name",
+    "rank": "rank within the task by eval_return (1 = best; empty without an evaluated final checkpoint)",
+    "size": "size preset",
+    "variant": "dynamics variant",
+    "kind": "mlp or flow",
+    "integrator": "euler or heun (empty for mlp)",
+    "substeps": "flow substeps K (0 for mlp)",
+    "n_runs": "runs planned (one per seed)",
+    "n_seeds": "seeds with an evaluated final checkpoint",
+    "single_seed": "true when n_seeds < 2: no interval and no verdict",
+    "eval_return": "mean over seeds of the final checkpoint's mean evaluated return",
+    "eval_ci_low": "lower bound of the bootstrap interval of eval_return",
+    "eval_ci_high": "upper bound of the bootstrap interval of eval_return",
+    "delta_vs_mlp": "eval_return minus that of the mlp baseline of the same task and size",
+    "delta_ci_low": "lower bound of the bootstrap interval of delta_vs_mlp",
+    "delta_ci_high": "upper bound of the bootstrap interval of delta_vs_mlp",
+    "verdict": "better / worse (interval excludes 0), not distinguishable, too few seeds, baseline, no baseline",
+    "best_eval_return": "mean over seeds of the best checkpoint's evaluated return (diagnostic, optimistic)",
+    "peak_return": "mean over seeds of peak training return (diagnostic, optimistic)",
+    "final10_return": "mean over seeds of the final-10 training return (diagnostic)",
+    "n_diverged": "runs that diverged",
+    "n_collapsed": "runs flagged collapsed",
+}
+
+OUTCOMES = ("completed", "running", "stalled", "interrupted", "diverged", "failed", "not_started")
+
+STATUS = {
+    "task": "task name",
+    "size": "size preset",
+    "variant": "dynamics variant",
+    **{outcome: f"runs whose outcome is {outcome}" for outcome in OUTCOMES},
+    "total": "runs planned",
+    "collapsed": "runs flagged collapsed (any outcome)",
+}
+
+TABLES = {
+    "training": TRAINING,
+    "evaluations": EVALUATIONS,
+    "runs": RUNS,
+    "leaderboard": LEADERBOARD,
+    "status": STATUS,
+}

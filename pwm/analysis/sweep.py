@@ -1,0 +1,171 @@
+"""The sweep: what the config asks for, expanded into runs.
+
+A run's identity is (task, size, dynamics variant, seed). The workflow builds its DAG from
+`Sweep.runs()` and the aggregation labels its tables with the same identities, so both sides
+agree on variant names and on which checkpoint epochs exist without reading any run folder.
+
+The config has already passed the JSON schema (types, bounds, enums, unknown keys); the checks
+here are the ones a static schema cannot make: task and size names against the registries of
+the installed `pwm` package, and duplicate variants.
+"""
+import re
+import shlex
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+# Keys the workflow sets itself for every run; a user override of them would silently fork a
+# run away from its folder name or its budget.
+RESERVED_OVERRIDES = frozenset({
+    "run_dir", "task", "size", "seed", "epochs", "checkpoint_every", "device", "out",
+    "dynamics.kind", "dynamics.integrator", "dynamics.substeps",
+})
+
+_VARIANT_NAME = re.compile(r"^(?:mlp|flow-(?P<integrator>[a-z]+)-k(?P<substeps>[1-9]\d*))$")
+
+
+class SweepConfigError(ValueError):
+    """The sweep config asks for something that does not exist; the message names key and value."""
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """A dynamics variant: the MLP baseline, or flow matching with an integrator and K substeps."""
+
+    kind: str
+    integrator: str | None = None
+    substeps: int | None = None
+
+    @property
+    def name(self) -> str:
+        """Folder and table name: `mlp` or `flow-{integrator}-k{K}`, as pwm-train reports it."""
+        return "mlp" if self.kind == "mlp" else f"flow-{self.integrator}-k{self.substeps}"
+
+    def overrides(self) -> list[str]:
+        """The pwm-train / pwm-preflight arguments that select this variant."""
+        if self.kind == "mlp":
+            return ["dynamics.kind=mlp"]
+        return ["dynamics.kind=flow", f"dynamics.integrator={self.integrator}",
+                f"dynamics.substeps={self.substeps}"]
+
+    @classmethod
+    def parse(cls, name: str) -> "Variant":
+        """Inverse of `name` (tables carry only the name)."""
+        match = _VARIANT_NAME.match(name)
+        if match is None:
+            raise ValueError(f"not a dynamics variant name: {name!r} (expected mlp or flow-<integrator>-k<K>)")
+        if name == "mlp":
+            return cls("mlp")
+        return cls("flow", match["integrator"], int(match["substeps"]))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Training length of one size: epochs, the checkpoint interval and extra trainer overrides."""
+
+    epochs: int
+    checkpoint_every: int
+    overrides: Mapping[str, object]
+
+    def checkpoint_epochs(self) -> list[int]:
+        return checkpoint_epochs(self.epochs, self.checkpoint_every)
+
+
+@dataclass(frozen=True)
+class Run:
+    task: str
+    size: str
+    variant: Variant
+    seed: int
+
+    def identity(self) -> dict:
+        return {"task": self.task, "size": self.size, "variant": self.variant.name, "seed": self.seed}
+
+
+def checkpoint_epochs(epochs: int, every: int) -> list[int]:
+    """Epochs at which pwm-train saves weights: every `every` epochs, and always the last one."""
+    return sorted({*range(every, epochs + 1, every), epochs})
+
+
+def expand_variants(entries: Iterable[Mapping]) -> list[Variant]:
+    """One variant per (flow entry, substeps value); `{kind: mlp}` is the baseline."""
+    variants = []
+    for entry in entries:
+        if entry["kind"] == "mlp":
+            variants.append(Variant("mlp"))
+        else:
+            variants += [Variant("flow", entry["integrator"], k) for k in entry["substeps"]]
+    seen = set()
+    for v in variants:
+        if v in seen:
+            raise SweepConfigError(f"dynamics: variant {v.name} is listed more than once")
+        seen.add(v)
+    return variants
+
+
+def check_allowed(key: str, values: Iterable[str], allowed: Iterable[str]) -> None:
+    allowed = list(allowed)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise SweepConfigError(
+            f"{key}: unknown value(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
+
+
+def check_overrides(key: str, overrides: Mapping[str, object]) -> None:
+    reserved = sorted(set(overrides) & RESERVED_OVERRIDES)
+    if reserved:
+        raise SweepConfigError(
+            f"{key}: {', '.join(reserved)} cannot be overridden here; the workflow sets "
+            f"{', '.join(sorted(RESERVED_OVERRIDES))} from the sweep (use tasks/sizes/seeds/dynamics/"
+            "budgets, and resources.*.gpu for the device)")
+
+
+def hydra_value(value) -> str:
+    """A config scalar as Hydra's override grammar reads it (YAML booleans are lower case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def override_args(*mappings: Mapping[str, object]) -> str:
+    """Shell-quoted `key=value` arguments; later mappings win on the same key."""
+    merged: dict[str, object] = {}
+    for mapping in mappings:
+        merged.update(mapping)
+    return " ".join(shlex.quote(f"{k}={hydra_value(v)}") for k, v in merged.items())
+
+
+def alternation(values: Iterable) -> str:
+    """A regex matching exactly one of `values` (for Snakemake wildcard constraints)."""
+    return "|".join(re.escape(str(v)) for v in values)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    tasks: tuple[str, ...]
+    sizes: tuple[str, ...]
+    variants: tuple[Variant, ...]
+    seeds: tuple[int, ...]
+    budgets: Mapping[str, Budget]
+
+    @classmethod
+    def from_config(cls, config: Mapping, known_tasks: Iterable[str], known_sizes: Iterable[str]) -> "Sweep":
+        """Build from a schema-validated config; raises SweepConfigError naming the bad value."""
+        check_allowed("tasks", config["tasks"], known_tasks)
+        check_allowed("sizes", config["sizes"], known_sizes)
+        check_overrides("train_overrides", config["train_overrides"])
+        budgets = {}
+        for size in config["sizes"]:
+            b = config["budgets"][size]
+            check_overrides(f"budgets.{size}.overrides", b["overrides"])
+            budgets[size] = Budget(b["epochs"], b["checkpoint_every"], dict(b["overrides"]))
+        return cls(tuple(config["tasks"]), tuple(config["sizes"]), tuple(expand_variants(config["dynamics"])),
+                   tuple(config["seeds"]), budgets)
+
+    def runs(self) -> Iterator[Run]:
+        for task in self.tasks:
+            for size in self.sizes:
+                for variant in self.variants:
+                    for seed in self.seeds:
+                        yield Run(task, size, variant, seed)

@@ -1,0 +1,182 @@
+"""Typed run configuration: Hydra structured configs, composed from command-line overrides
+and validated once, before any environment or network is built."""
+import tempfile
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+
+from pwm.envs import TASKS
+from pwm.presets import SIZES
+
+DYNAMICS_KINDS = ("mlp", "flow")
+INTEGRATORS = ("euler", "heun")
+REWARD_HEADS = ("twohot", "scalar")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and what is allowed."""
+
+
+@dataclass
+class DynamicsConfig:
+    kind: str = "mlp"  # mlp | flow
+    integrator: str = "euler"  # flow only: euler (K evaluations) | heun (2K evaluations)
+    substeps: int = 4  # flow only: K integration substeps from tau=0 to tau=1
+    project: bool = True  # flow only: project the integrated latent back onto the SimNorm simplex
+
+
+@dataclass
+class EnvConfig:
+    num_envs: int = 16  # environments stepped together each epoch
+    steps_per_epoch: int = 8  # agent steps per environment per epoch
+    action_repeat: Optional[int] = None  # None: 2 for dm_control, 1 for gymnasium MuJoCo
+
+
+@dataclass
+class ModelConfig:
+    reward_head: str = "twohot"  # twohot (soft cross-entropy) | scalar (MSE)
+    num_bins: int = 101
+    vmin: float = -10.0
+    vmax: float = 10.0
+    simnorm_dim: int = 8
+    actor_dims: List[int] = field(default_factory=lambda: [400, 200, 100])
+    critic_dims: List[int] = field(default_factory=lambda: [400, 200])
+    num_critics: int = 3
+    log_std_init: float = -1.0
+    log_std_min: float = -1.427  # floor on the actor's log-std: keeps exploring
+    log_std_max: float = 0.5
+
+
+@dataclass
+class AgentConfig:
+    horizon: int = 16  # imagination horizon of the actor
+    gamma: float = 0.99
+    lam: float = 0.95
+    actor_lr: float = 5e-4
+    critic_lr: float = 5e-4
+    model_lr: float = 3e-4
+    final_lr: float = 1e-5  # every lr decays linearly to this over `epochs`
+    actor_betas: List[float] = field(default_factory=lambda: [0.7, 0.95])
+    critic_betas: List[float] = field(default_factory=lambda: [0.7, 0.95])
+    actor_grad_clip: float = 1.0
+    critic_grad_clip: float = 100.0
+    model_grad_clip: float = 20.0
+    batch_size: int = 256  # world-model batch of real sequences
+    actor_batch_size: int = 256  # start latents of the imagined rollouts per actor update
+    model_horizon: int = 3  # world-model training sequences hold model_horizon + 1 observations
+    rho: float = 0.5  # per-step weight decay of the world-model loss over its horizon
+    consistency_coef: float = 20.0
+    reward_coef: float = 0.1
+    model_updates_per_epoch: int = 16
+    actor_updates_per_epoch: int = 2
+    critic_minibatches: int = 4  # critic steps per actor update, over the imagined rollout
+    critic_tau: float = 0.05  # Polyak rate of the target critics
+    random_steps: int = 5000  # env steps with uniform random actions before learning
+    warmup_updates: int = 200  # world-model updates once the random data is in
+    buffer_capacity: int = 1_000_000  # transitions kept, over all environments
+
+
+@dataclass
+class TrainConfig:
+    run_dir: str = ""
+    task: str = "cartpole-swingup"
+    size: str = "1M"
+    seed: int = 1
+    device: str = "cpu"
+    threads: int = 1  # torch intra-op threads; fixed so that CPU runs are bit-reproducible
+    epochs: int = 500
+    checkpoint_every: int = 50
+    log_every: int = 10  # epochs between log lines when not on a terminal
+    dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+
+
+@dataclass
+class PreflightConfig(TrainConfig):
+    out: str = ""  # JSON file written when the smoke test passes
+
+
+@dataclass
+class EvalConfig:
+    checkpoint: str = ""
+    out: str = ""
+    episodes: int = 10
+    device: str = "cpu"
+    threads: int = 1
+    eval_seed_base: int = 1_000_000  # eval seeds are eval_seed_base + episode; training seeds are far below
+
+
+def _store() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="train", node=TrainConfig)
+    cs.store(name="preflight", node=PreflightConfig)
+    cs.store(name="eval", node=EvalConfig)
+
+
+def compose_config(name: str, overrides: list[str]):
+    """Compose `name` from overrides like `size=5M dynamics.kind=flow`; typos fail here."""
+    _store()
+    with tempfile.TemporaryDirectory() as empty, initialize_config_dir(config_dir=empty, version_base="1.3"):
+        cfg = compose(config_name=name, overrides=overrides)
+    obj = OmegaConf.to_object(cfg)
+    if isinstance(obj, TrainConfig):
+        validate_train(obj)
+    return obj
+
+
+def variant_name(d: DynamicsConfig) -> str:
+    """The dynamics variant as it appears in run folder names: mlp or flow-<integrator>-k<K>."""
+    return "mlp" if d.kind == "mlp" else f"flow-{d.integrator}-k{d.substeps}"
+
+
+def _one_of(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+
+
+def _at_least(key: str, value, low) -> None:
+    if value < low:
+        raise ConfigError(f"{key}={value!r} is not allowed; it must be >= {low}")
+
+
+def validate_train(c: TrainConfig) -> None:
+    _one_of("task", c.task, TASKS)
+    _one_of("size", c.size, list(SIZES))
+    _one_of("dynamics.kind", c.dynamics.kind, DYNAMICS_KINDS)
+    _one_of("dynamics.integrator", c.dynamics.integrator, INTEGRATORS)
+    _one_of("model.reward_head", c.model.reward_head, REWARD_HEADS)
+    _at_least("dynamics.substeps", c.dynamics.substeps, 1)
+    _at_least("epochs", c.epochs, 1)
+    _at_least("checkpoint_every", c.checkpoint_every, 1)
+    _at_least("seed", c.seed, 0)
+    _at_least("threads", c.threads, 1)
+    _at_least("env.num_envs", c.env.num_envs, 1)
+    _at_least("env.steps_per_epoch", c.env.steps_per_epoch, 1)
+    if c.env.action_repeat is not None:
+        _at_least("env.action_repeat", c.env.action_repeat, 1)
+    _at_least("agent.horizon", c.agent.horizon, 1)
+    _at_least("agent.model_horizon", c.agent.model_horizon, 1)
+    _at_least("agent.batch_size", c.agent.batch_size, 1)
+    _at_least("agent.actor_batch_size", c.agent.actor_batch_size, 2)
+    _at_least("model.num_bins", c.model.num_bins, 2)
+    _at_least("model.num_critics", c.model.num_critics, 1)
+    latent = SIZES[c.size].latent_dim
+    if latent % c.model.simnorm_dim:
+        raise ConfigError(f"model.simnorm_dim={c.model.simnorm_dim} must divide the latent size {latent} of size {c.size}")
+    if c.agent.buffer_capacity < c.env.num_envs * (c.agent.model_horizon + 2):
+        raise ConfigError(f"agent.buffer_capacity={c.agent.buffer_capacity} is too small for {c.env.num_envs} envs")
+
+
+def to_yaml(cfg) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def from_yaml_text(text: str) -> TrainConfig:
+    """Rebuild a TrainConfig saved by `to_yaml` (checkpoints and run folders carry it)."""
+    base = OmegaConf.structured(TrainConfig)
+    return OmegaConf.to_object(OmegaConf.merge(base, OmegaConf.create(text)))

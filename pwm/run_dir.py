@@ -1,0 +1,82 @@
+"""The run directory: its layout, the exclusive lock and the live status file.
+
+    config.yaml          resolved config            status.json      live state
+    metrics.parquet      one row per epoch (live)   param_counts.json
+    checkpoints/         weights every N epochs, evaluated by pwm-eval
+    state/               full resume state (last two kept)
+    final/               metrics.parquet, status.json, checkpoint.pt; written on completion
+"""
+import fcntl
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+class RunDirLockedError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self): return self.root / "config.yaml"
+    @property
+    def status(self): return self.root / "status.json"
+    @property
+    def metrics(self): return self.root / "metrics.parquet"
+    @property
+    def param_counts(self): return self.root / "param_counts.json"
+    @property
+    def checkpoints(self): return self.root / "checkpoints"
+    @property
+    def state(self): return self.root / "state"
+    @property
+    def final(self): return self.root / "final"
+
+    def lock(self):
+        """Hold an exclusive lock for the life of the process (released by the OS even on SIGKILL)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / "train.lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunDirLockedError(
+                f"run directory {self.root} is in use by another trainer ({holder}); "
+                "wait for it to finish or stop it first") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        return handle
+
+    def write_status(self, state: str, **fields) -> dict:
+        status = {"state": state, **fields, "host": socket.gethostname(), "pid": os.getpid(),
+                  "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+                  "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        write_text_atomic(self.status, json.dumps(status, indent=2) + "\n")
+        return status
+
+    def write_metrics(self, rows: list[dict]) -> None:
+        write_parquet_atomic(pd.DataFrame(rows), self.metrics)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)

@@ -1,0 +1,89 @@
+"""The TD-MPC2-style world model: encoder, latent dynamics and reward head, with optional
+task embedding and action masks for multi-task use. It exposes verbs: encode, next, reward."""
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from pwm.dynamics import build_dynamics
+from pwm.layers import SimNorm, count_params, init_weights, mlp, zero_last_linear
+from pwm.math import soft_cross_entropy, two_hot_decode
+from pwm.presets import SIZES
+
+
+class TwoHotReward(nn.Module):
+    """Reward as logits over bins in symlog space; trained with soft cross-entropy."""
+
+    def __init__(self, in_dim, hidden, num_bins, vmin, vmax):
+        super().__init__()
+        self.net = mlp(in_dim, hidden, num_bins)
+        self.num_bins, self.vmin, self.vmax = num_bins, vmin, vmax
+
+    def forward(self, x):
+        return self.net(x)
+
+    def decode(self, out):
+        return two_hot_decode(out, self.vmin, self.vmax)
+
+    def loss(self, out, reward):
+        return soft_cross_entropy(out, reward, self.num_bins, self.vmin, self.vmax)
+
+
+class ScalarReward(nn.Module):
+    """Reward as one number; trained with MSE."""
+
+    def __init__(self, in_dim, hidden):
+        super().__init__()
+        self.net = mlp(in_dim, hidden, 1)
+
+    def forward(self, x):
+        return self.net(x)
+
+    def decode(self, out):
+        return out
+
+    def loss(self, out, reward):
+        return F.mse_loss(out, reward, reduction="none")
+
+
+class WorldModel(nn.Module):
+    def __init__(self, cfg, obs_dim: int, action_dim: int, num_tasks: int = 1, task_dim: int = 0):
+        super().__init__()
+        preset = SIZES[cfg.size]
+        m = cfg.model
+        self.latent_dim, self.action_dim = preset.latent_dim, action_dim
+        self.task_emb = nn.Embedding(num_tasks, task_dim, max_norm=1) if task_dim else None
+        hidden = (preset.mlp_dim, preset.mlp_dim)
+        za_dim = preset.latent_dim + action_dim + task_dim
+        self.encoder = mlp(obs_dim + task_dim, preset.encoder_dims, preset.latent_dim,
+                           out_act=SimNorm(m.simnorm_dim))
+        self.dynamics = build_dynamics(cfg.dynamics, za_dim, hidden, preset.latent_dim, m.simnorm_dim)
+        self.reward_head = (TwoHotReward(za_dim, hidden, m.num_bins, m.vmin, m.vmax)
+                            if m.reward_head == "twohot" else ScalarReward(za_dim, hidden))
+        init_weights(self)
+        zero_last_linear(self.reward_head.net)
+
+    def task_context(self, task: torch.Tensor | None) -> torch.Tensor | None:
+        return None if self.task_emb is None else self.task_emb(task)
+
+    def encode(self, obs, task=None):
+        ctx = self.task_context(task)
+        return self.encoder(obs if ctx is None else torch.cat([obs, ctx], -1))
+
+    def next(self, z, a, task=None):
+        return self.dynamics.next(z, a, self.task_context(task))
+
+    def reward_logits(self, z, a, task=None):
+        ctx = self.task_context(task)
+        return self.reward_head(torch.cat([z, a] if ctx is None else [z, a, ctx], -1))
+
+    def reward(self, z, a, task=None):
+        """Decoded scalar reward [B, 1]."""
+        return self.reward_head.decode(self.reward_logits(z, a, task))
+
+    def param_counts(self) -> dict[str, int]:
+        counts = {"encoder": count_params(self.encoder), "dynamics": count_params(self.dynamics),
+                  "reward": count_params(self.reward_head)}
+        if self.task_emb is not None:
+            counts["task_embedding"] = count_params(self.task_emb)
+        return counts
+
