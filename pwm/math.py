@@ -49,12 +49,16 @@ def lambda_returns(rewards: torch.Tensor, values: torch.Tensor, gamma: float, la
     return targets
 
 
-def project_to_simplex_groups(z: torch.Tensor, group: int, eps: float = 1e-8) -> torch.Tensor:
-    """Clip negatives and renormalise each group of `group` features to sum 1.
-
-    Identity on points that already lie on the SimNorm simplex, so a perfect flow is unchanged.
-    """
+def project_to_simplex_groups(z: torch.Tensor, group: int) -> torch.Tensor:
+    """Euclidean projection of each group of `group` features onto the probability simplex
+    (sort-based, Duchi et al. 2008). Identity on points already on the SimNorm simplex, so a
+    perfect flow is unchanged."""
     shape = z.shape
-    z = z.view(*shape[:-1], -1, group).clamp(min=0)
-    z = z / z.sum(-1, keepdim=True).clamp(min=eps)
-    return z.view(shape)
+    y = z.reshape(*shape[:-1], -1, group)
+    u, _ = y.sort(dim=-1, descending=True)
+    cumulative = u.cumsum(-1) - 1.0
+    ranks = torch.arange(1, group + 1, device=z.device, dtype=z.dtype)
+    support = (u - cumulative / ranks) > 0
+    last = support.to(z.dtype).cumsum(-1).argmax(-1, keepdim=True)  # largest index still in the support
+    theta = cumulative.gather(-1, last) / (last + 1).to(z.dtype)
+    return (y - theta).clamp(min=0).view(shape)

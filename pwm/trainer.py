@@ -223,10 +223,15 @@ def _progress(cfg: TrainConfig, start_epoch: int, log):
             bar.set_postfix(ret=row["episode_return"], refresh=False)
         return show
 
+    last_return = float("nan")
+
     def line(row):
+        nonlocal last_return
+        if row["episodes_finished"]:
+            last_return = row["episode_return"]
         if row["epoch"] % cfg.log_every == 0 or row["epoch"] == cfg.epochs:
             log(f"epoch {row['epoch']}/{cfg.epochs} env_steps {row['env_steps']} "
-                f"return {row['episode_return']:.1f} wall {row['wall_s']:.0f}s")
+                f"last episode return {last_return:.1f} wall {row['wall_s']:.0f}s")
     return line
 
 

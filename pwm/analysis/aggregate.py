@@ -27,7 +27,7 @@ def read_evaluations(record: Mapping) -> pd.DataFrame:
         frame = pd.read_parquet(path)
         for key, value in _identity(record).items():
             if not (frame[key] == value).all():
-                raise ValueError(f"{path}: column {key} holds {sorted(frame[key].unique())}, "
+                raise ValueError(f"{path}: column {key} holds {sorted(frame[key].unique().tolist())}, "
                                  f"but the file belongs to the run with {key}={value!r}")
         frames.append(frame)
     if not frames:

@@ -38,9 +38,22 @@ def variant_style(name: str) -> dict:
 
 
 def _panels(sizes, title: str):
-    fig, axes = plt.subplots(1, max(len(sizes), 1), figsize=(5.2 * max(len(sizes), 1), 4), squeeze=False)
+    n = max(len(sizes), 1)
+    fig, axes = plt.subplots(1, n, figsize=(max(5.2 * n, 7.5), 4.2), squeeze=False)
     fig.suptitle(title)
     return fig, axes[0]
+
+
+def _fit_to_curves(ax) -> None:
+    """Scale the axes to the mean curves only: bands of 2-3 seeds can be far wider than the data
+    (a t-interval with 1-2 degrees of freedom) and are clipped rather than allowed to flatten the
+    curves."""
+    values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in ax.lines])
+    values = values[np.isfinite(values)]
+    if len(values):
+        low, high = values.min(), values.max()
+        margin = 0.1 * (high - low) or 0.1 * abs(high) or 1.0
+        ax.set_ylim(low - margin, high + margin)
 
 
 def _empty(ax, message: str) -> None:
@@ -61,15 +74,19 @@ def learning_curves(training: pd.DataFrame, task: str, smoothing: int, level: fl
     """Training return (moving average over `smoothing` epochs) against environment steps."""
     data = training[training.task == task]
     sizes = sorted(data["size"].unique(), key=size_value)
-    fig, axes = _panels(sizes, f"{task}: training return, mean over seeds, {level:.0%} band")
+    fig, axes = _panels(sizes, f"{task}: training return (mean over seeds, {level:.0%} band)")
     if not sizes:
         _empty(axes[0], "no training metrics yet")
     for ax, size in zip(axes, sizes):
+        if data.loc[data["size"] == size, "episode_return"].isna().all():
+            _empty(ax, f"{size}: no training episode has finished yet")
+            continue
         for name in ordered_variants(data.loc[data["size"] == size, "variant"]):
             runs = data[(data["size"] == size) & (data.variant == name)]
             wide = runs.pivot(index="epoch", columns="seed", values="episode_return")
             steps = runs.groupby("epoch")["env_steps"].mean().reindex(wide.index)
             _band(ax, steps, wide.rolling(smoothing, min_periods=1).mean(), name, level)
+        _fit_to_curves(ax)
         ax.set(title=size, xlabel="environment steps", ylabel="training return")
         ax.legend(fontsize="small")
     return fig
@@ -79,7 +96,7 @@ def evaluation_curves(evaluations: pd.DataFrame, task: str, level: float) -> plt
     """Evaluated return of every saved checkpoint against environment steps."""
     data = evaluations[evaluations.task == task]
     sizes = sorted(data["size"].unique(), key=size_value)
-    fig, axes = _panels(sizes, f"{task}: evaluated return per checkpoint, mean over seeds, {level:.0%} band")
+    fig, axes = _panels(sizes, f"{task}: evaluated return per checkpoint (mean over seeds, {level:.0%} band)")
     if not sizes:
         _empty(axes[0], "no evaluations yet")
     for ax, size in zip(axes, sizes):
@@ -89,6 +106,7 @@ def evaluation_curves(evaluations: pd.DataFrame, task: str, level: float) -> plt
             wide = per_checkpoint.unstack("seed").sort_index()
             steps = runs.groupby("checkpoint_epoch")["env_steps"].mean().reindex(wide.index)
             _band(ax, steps, wide, name, level)
+        _fit_to_curves(ax)
         ax.set(title=size, xlabel="environment steps", ylabel="evaluated return")
         ax.legend(fontsize="small")
     return fig
@@ -108,7 +126,7 @@ def substeps_figure(leaderboard: pd.DataFrame, task: str) -> plt.Figure:
     """Final evaluated return against flow substeps K, one line per integrator; MLP as a band."""
     board = leaderboard[leaderboard.task == task]
     sizes = sorted(board["size"].unique(), key=size_value)
-    fig, axes = _panels(sizes, f"{task}: evaluated return of the final checkpoint vs flow substeps")
+    fig, axes = _panels(sizes, f"{task}: final evaluated return vs flow substeps")
     if not sizes:
         _empty(axes[0], "no configurations")
     for ax, size in zip(axes, sizes):
@@ -132,8 +150,8 @@ def size_scaling_figure(leaderboard: pd.DataFrame, runs: pd.DataFrame, task: str
     """Final evaluated return against model size, one line per variant."""
     board = leaderboard[leaderboard.task == task]
     sizes = sorted(board["size"].unique(), key=size_value)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    fig.suptitle(f"{task}: evaluated return of the final checkpoint vs model size")
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig.suptitle(f"{task}: final evaluated return vs model size")
     if not sizes:
         _empty(ax, "no configurations")
         return fig

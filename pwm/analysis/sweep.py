@@ -114,9 +114,8 @@ def check_overrides(key: str, overrides: Mapping[str, object]) -> None:
     reserved = sorted(set(overrides) & RESERVED_OVERRIDES)
     if reserved:
         raise SweepConfigError(
-            f"{key}: {', '.join(reserved)} cannot be overridden here; the workflow sets "
-            f"{', '.join(sorted(RESERVED_OVERRIDES))} from the sweep (use tasks/sizes/seeds/dynamics/"
-            "budgets, and resources.*.gpu for the device)")
+            f"{key}: {', '.join(reserved)} cannot be set here, the workflow sets it for every run "
+            "(tasks, sizes, seeds, dynamics and budgets choose those values; resources.<rule>.gpu the device)")
 
 
 def hydra_value(value) -> str:

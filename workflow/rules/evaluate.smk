@@ -1,0 +1,22 @@
+# Evaluation of one saved checkpoint of a finished run: deterministic policy, real environment,
+# fixed evaluation seeds. Checkpoint epochs follow from the size's budget (common.smk).
+rule evaluate:
+    input:
+        rules.train.output,
+    output:
+        EVALUATION,
+    log:
+        "results/logs/evaluate/{task}/{size}/{variant}/seed{seed}/epoch{epoch}.log",
+    params:
+        checkpoint=checkpoint_path,
+        episodes=lookup(dpath="evaluation/episodes", within=config),
+        device=device_args("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=scaled_resource("evaluate", "mem_mb"),
+        runtime=scaled_resource("evaluate", "runtime"),
+        gpu=gpus("evaluate"),
+        gpu_model=lookup(dpath="resources/gpu_model", within=config),
+    shell:
+        "MUJOCO_GL=disable pwm-eval checkpoint={params.checkpoint} episodes={params.episodes}"
+        " out={output} {params.device} > {log} 2>&1"

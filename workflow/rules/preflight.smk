@@ -1,0 +1,19 @@
+# Smoke test of every distinct configuration (task, size, variant): build the models on the real
+# task and run one update step, before any training job of that configuration may start.
+rule preflight:
+    output:
+        "results/preflight/{task}/{size}/{variant}.json",
+    log:
+        "results/logs/preflight/{task}/{size}/{variant}.log",
+    params:
+        variant=variant_args,
+        overrides=trainer_overrides("preflight"),
+    threads: 1
+    resources:
+        mem_mb=scaled_resource("preflight", "mem_mb"),
+        runtime=scaled_resource("preflight", "runtime"),
+        gpu=gpus("preflight"),
+        gpu_model=lookup(dpath="resources/gpu_model", within=config),
+    shell:
+        "MUJOCO_GL=disable pwm-preflight out={output} task={wildcards.task} size={wildcards.size}"
+        " {params.variant} {params.overrides} > {log} 2>&1"

@@ -1,0 +1,105 @@
+# Figures (one per task) and HTML tables for `snakemake --report report.html`; the data stays in
+# results/metrics/*.parquet.
+rule plot_learning_curves:
+    input:
+        training=rules.aggregate.output.training,
+    output:
+        report(
+            "results/report/{task}/learning_curves.svg",
+            caption="../report/learning_curves.rst",
+            category="Figures",
+            subcategory="{task}",
+            labels={"task": "{task}", "figure": "learning curves"},
+        ),
+    log:
+        "results/logs/report/{task}/learning_curves.log",
+    params:
+        analysis=lookup(dpath="analysis", within=config),
+    script:
+        "../scripts/plot_learning_curves.py"
+
+
+rule plot_evaluation_curves:
+    input:
+        evaluations=rules.aggregate.output.evaluations,
+    output:
+        report(
+            "results/report/{task}/evaluation_curves.svg",
+            caption="../report/evaluation_curves.rst",
+            category="Figures",
+            subcategory="{task}",
+            labels={"task": "{task}", "figure": "evaluation curves"},
+        ),
+    log:
+        "results/logs/report/{task}/evaluation_curves.log",
+    params:
+        analysis=lookup(dpath="analysis", within=config),
+    script:
+        "../scripts/plot_evaluation_curves.py"
+
+
+rule plot_substeps:
+    input:
+        leaderboard=rules.aggregate.output.leaderboard,
+    output:
+        report(
+            "results/report/{task}/substeps.svg",
+            caption="../report/substeps.rst",
+            category="Figures",
+            subcategory="{task}",
+            labels={"task": "{task}", "figure": "return vs substeps"},
+        ),
+    log:
+        "results/logs/report/{task}/substeps.log",
+    script:
+        "../scripts/plot_substeps.py"
+
+
+rule plot_size_scaling:
+    input:
+        leaderboard=rules.aggregate.output.leaderboard,
+        runs=rules.aggregate.output.runs,
+    output:
+        report(
+            "results/report/{task}/size_scaling.svg",
+            caption="../report/size_scaling.rst",
+            category="Figures",
+            subcategory="{task}",
+            labels={"task": "{task}", "figure": "return vs size"},
+        ),
+    log:
+        "results/logs/report/{task}/size_scaling.log",
+    script:
+        "../scripts/plot_size_scaling.py"
+
+
+rule render_tables:
+    input:
+        leaderboard=rules.aggregate.output.leaderboard,
+        status=rules.aggregate.output.status,
+        runs=rules.aggregate.output.runs,
+    output:
+        leaderboard=report(
+            "results/report/leaderboard.html",
+            caption="../report/leaderboard.rst",
+            category="Tables",
+            labels={"table": "leaderboard"},
+        ),
+        status=report(
+            "results/report/status.html",
+            caption="../report/status.rst",
+            category="Tables",
+            labels={"table": "run status"},
+        ),
+        runs=report(
+            "results/report/runs.html",
+            caption="../report/runs.rst",
+            category="Tables",
+            labels={"table": "runs"},
+        ),
+    log:
+        "results/logs/report/tables.log",
+    params:
+        analysis=lookup(dpath="analysis", within=config),
+    script:
+        "../scripts/render_tables.py"
