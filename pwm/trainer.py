@@ -1,6 +1,7 @@
 """Online PWM training: collect real data, update the world model, then the actor and critics
 through it. Checkpoints hold the complete state (models, optimisers, schedules, buffer, every
 RNG, the simulators), so a resumed run is bit-identical to an uninterrupted one on CPU."""
+import dataclasses
 import json
 import os
 import shutil
@@ -182,7 +183,7 @@ def _write_or_check_config(run: RunDir, cfg: TrainConfig) -> None:
     text = to_yaml(cfg)
     if run.config.exists():
         saved = from_yaml_text(run.config.read_text())
-        if saved != cfg:
+        if dataclasses.replace(saved, run_dir=cfg.run_dir) != cfg:  # a run folder may be moved
             raise ConfigError(f"{run.root} holds a run with another configuration ({run.config}); "
                               "use a new run directory or the same overrides")
         return

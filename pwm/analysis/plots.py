@@ -24,6 +24,16 @@ def size_value(name: str) -> float:
     return float(name[:-1]) * _UNITS[name[-1]]
 
 
+def count_label(n: float) -> str:
+    """A parameter count for a tick label: 523K, 1.6M; ? when unknown."""
+    if not np.isfinite(n):
+        return "?"
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n:.0f}"
+
+
 def ordered_variants(names) -> list[str]:
     return sorted(set(names), key=lambda n: (Variant.parse(n).kind != "mlp", Variant.parse(n)))
 
@@ -160,7 +170,7 @@ def size_scaling_figure(leaderboard: pd.DataFrame, runs: pd.DataFrame, task: str
         rows = board[board.variant == name].sort_values("size", key=lambda s: s.map(size_value))
         _errorbar(ax, rows["size"].map(position), rows, name, variant_style(name))
     world_model = runs[runs.task == task].groupby("size")["params_world_model"].median()
-    labels = [f"{s}\n({world_model.get(s, np.nan) / 1e6:.2f}M world model)" for s in sizes]
+    labels = [f"{s}\n({count_label(world_model.get(s, np.nan))} world model)" for s in sizes]
     ax.set_xticks(range(len(sizes)), labels)
     ax.set(xlabel="size preset (real world-model parameters)", ylabel="evaluated return")
     ax.legend(fontsize="small")

@@ -1,0 +1,42 @@
+"""Bad input fails at once with a message naming the key and what is allowed, and nothing is
+written to the run directory."""
+import pytest
+
+from cli_helpers import run_cli
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("task=cartpole-swingupp", "task='cartpole-swingupp' is not allowed; choose one of: Ant-v5"),
+    ("size=2M", "size='2M' is not allowed; choose one of: 1M, 5M, 19M, 48M, 317M"),
+    ("dynamics.substeps=0", "dynamics.substeps=0 is not allowed; it must be >= 1"),
+    ("dynamics.integrator=rk4", "dynamics.integrator='rk4' is not allowed; choose one of: euler, heun"),
+    ("epochs=-5", "epochs=-5 is not allowed; it must be >= 1"),
+    ("dynamcs.kind=flow", "Could not override 'dynamcs.kind'"),
+    ("model.reward_head=gauss", "model.reward_head='gauss' is not allowed; choose one of: twohot, scalar"),
+])
+def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):
+    run_dir = tmp_path / "run"
+    result = run_cli("pwm-train", [f"run_dir={run_dir}", override], timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert not run_dir.exists()
+
+
+def test_preflight_and_eval_reject_bad_config(tmp_path):
+    result = run_cli("pwm-preflight", [f"out={tmp_path / 'p.json'}", "size=3M"], timeout=120)
+    assert result.returncode == 2 and "size='3M'" in result.stderr
+    result = run_cli("pwm-eval", ["episodes=3"], timeout=120)
+    assert result.returncode == 2 and "checkpoint=PATH" in result.stderr
+
+
+def test_preflight_runs_one_update_on_the_real_task(tmp_path):
+    out = tmp_path / "preflight.json"
+    result = run_cli("pwm-preflight", [f"out={out}", "task=pendulum-swingup", "dynamics.kind=flow",
+                                       "dynamics.integrator=heun", "dynamics.substeps=2",
+                                       "agent.batch_size=8", "agent.actor_batch_size=8", "env.num_envs=2"], timeout=180)
+    assert result.returncode == 0, result.stderr
+    import json
+    report = json.loads(out.read_text())
+    assert report["variant"] == "flow-heun-k2"
+    assert report["param_counts"]["dynamics"] > 0
+    assert report["metrics"]["loss/world_model"] > 0

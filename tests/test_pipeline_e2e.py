@@ -1,0 +1,109 @@
+"""The whole pipeline on a tiny sweep (tests/configs/tiny.yaml), for real: preflight, train,
+evaluate, aggregate, report; and a pipeline killed during training that resumes on rerun."""
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from pwm.analysis.schemas import TABLES
+from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, snakemake
+
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+PROFILE = REPO / "profiles" / "default"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    run = snakemake("--configfile", TINY, cwd=workdir, profile=PROFILE, timeout=1200)
+    report = snakemake("--configfile", TINY, "--report", "report.html", cwd=workdir, timeout=300)
+    return workdir, run, report
+
+
+def test_tiny_sweep_runs_end_to_end(tiny_run):
+    workdir, run, _ = tiny_run
+    assert run.returncode == 0, run.stdout[-5000:]
+    for name, columns in TABLES.items():
+        table = pd.read_parquet(workdir / "results" / "metrics" / f"{name}.parquet")
+        assert list(table.columns[:len(columns)]) == list(columns), name
+    runs = pd.read_parquet(workdir / "results" / "metrics" / "runs.parquet")
+    assert sorted(runs.variant.unique()) == ["flow-euler-k2", "mlp"] and len(runs) == 4
+    assert (runs.outcome == "completed").all() and (runs.evaluated_checkpoints == 2).all()
+    evaluations = pd.read_parquet(workdir / "results" / "metrics" / "evaluations.parquet")
+    assert len(evaluations) == 4 * 2 * 2  # runs x checkpoints (epochs 2 and 4) x episodes
+    board = pd.read_parquet(workdir / "results" / "metrics" / "leaderboard.parquet").set_index("variant")
+    assert board.loc["mlp", "verdict"] == "baseline" and (board.n_seeds == 2).all()
+    assert board.loc["flow-euler-k2", "verdict"] in {"better", "worse", "not distinguishable"}
+    for figure in ("learning_curves", "evaluation_curves", "substeps", "size_scaling"):
+        assert (workdir / "results" / "report" / "cartpole-swingup" / f"{figure}.svg").stat().st_size > 0
+
+
+def test_report_contains_the_leaderboard(tiny_run):
+    workdir, _, report = tiny_run
+    assert report.returncode == 0, report.stdout[-3000:]
+    html = (workdir / "report.html").read_text()
+    embedded = re.search(r"leaderboard\.html;base64,([A-Za-z0-9+/=]+)", html)
+    leaderboard = base64.b64decode(embedded.group(1)).decode()
+    assert "<h2>Findings</h2>" in leaderboard
+    assert "flow-euler-k2 vs mlp at 1M on cartpole-swingup" in leaderboard
+    for label in ("learning curves", "evaluation curves", "return vs substeps", "return vs size", "run status"):
+        assert label in html
+
+
+def one_run_config(tmp_path):
+    """tiny.yaml cut to one run of 12 epochs with checkpoints every 4: time to kill it mid-way."""
+    config = yaml.safe_load(TINY.read_text())
+    config.update(dynamics=[{"kind": "mlp"}], seeds=[1])
+    config["budgets"]["1M"].update(epochs=12, checkpoint_every=4)
+    path = tmp_path / "one_run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def wait_for(path, process, timeout=600):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, "the pipeline ended before the kill"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
+def test_a_killed_pipeline_resumes_training_on_rerun(tmp_path, kill):
+    config = one_run_config(tmp_path)
+    run_dir = tmp_path / "results" / "runs" / "cartpole-swingup" / "1M" / "mlp" / "seed1"
+    cmd = [SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--workflow-profile", str(PROFILE), "--configfile", str(config)]
+    pipeline = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "MUJOCO_GL": "disable"}, start_new_session=True)
+    try:
+        wait_for(run_dir / "state" / "epoch_000004.pt", pipeline)
+        os.killpg(pipeline.pid, kill)  # the whole process group: Snakemake and the trainer
+        pipeline.wait(timeout=300)
+    finally:
+        if pipeline.poll() is None:
+            os.killpg(pipeline.pid, signal.SIGKILL)
+            pipeline.wait()
+    assert not (run_dir / "final").exists()
+    stopped = json.loads((run_dir / "status.json").read_text())
+    assert stopped["state"] == ("running" if kill == signal.SIGKILL else "interrupted")
+
+    if kill == signal.SIGKILL:  # a hard kill leaves Snakemake's lock behind
+        assert snakemake("--unlock", "--configfile", config, cwd=tmp_path).returncode == 0
+    rerun = snakemake("--configfile", config, cwd=tmp_path, profile=PROFILE, timeout=1200)
+    assert rerun.returncode == 0, rerun.stdout[-5000:]
+
+    final = json.loads((run_dir / "final" / "status.json").read_text())
+    assert final["state"] == "completed" and final["resumed_from"] >= 4  # resumed, not restarted
+    metrics = pd.read_parquet(run_dir / "final" / "metrics.parquet")
+    assert metrics.epoch.tolist() == list(range(1, 13))  # every epoch exactly once
+    log = (tmp_path / "results" / "logs" / "train" / "cartpole-swingup" / "1M" / "mlp" / "seed1.log").read_text()
+    assert f"resumed from epoch {final['resumed_from']}" in log
+    runs = pd.read_parquet(tmp_path / "results" / "metrics" / "runs.parquet")
+    assert runs.outcome.tolist() == ["completed"] and runs.evaluated_checkpoints.tolist() == [3]

@@ -1,0 +1,158 @@
+"""Checkpoint and resume: a run interrupted anywhere (SIGKILL, SLURM's signals, a truncated
+checkpoint) and restarted ends bit-identical to an uninterrupted run: parameters, optimiser
+state and every metrics row (wall-clock columns aside)."""
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from cli_helpers import TINY, bin_path, run_cli
+from pwm.run_dir import RunDir
+
+EPOCHS, EVERY = 24, 4
+ARGS = [*TINY, f"epochs={EPOCHS}", f"checkpoint_every={EVERY}"]
+
+
+def train(run_dir, *extra, timeout=600):
+    return run_cli("pwm-train", [f"run_dir={run_dir}", *ARGS, *extra], timeout=timeout)
+
+
+def start(run_dir):
+    return subprocess.Popen([bin_path("pwm-train"), f"run_dir={run_dir}", *ARGS],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_epoch(run_dir, epoch, proc, timeout=300):
+    deadline = time.monotonic() + timeout
+    status = RunDir(run_dir).status
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        if status.exists():
+            try:
+                if json.loads(status.read_text()).get("epoch", 0) >= epoch:
+                    return
+            except json.JSONDecodeError:
+                pass
+        time.sleep(0.05)
+    raise TimeoutError(f"epoch {epoch} not reached")
+
+
+def final_state(run_dir):
+    state = torch.load(run_dir / "state" / f"epoch_{EPOCHS:06d}.pt", weights_only=False)
+    metrics = pd.read_parquet(run_dir / "final" / "metrics.parquet").drop(columns=["wall_s"])
+    return state["agent"], metrics
+
+
+def assert_identical(a_dir, b_dir):
+    (agent_a, metrics_a), (agent_b, metrics_b) = final_state(a_dir), final_state(b_dir)
+    pd.testing.assert_frame_equal(metrics_a, metrics_b, check_exact=True)
+    assert len(metrics_b) == EPOCHS and metrics_b["epoch"].tolist() == list(range(1, EPOCHS + 1))
+    for module in ("world_model", "actor", "critics", "target_critics"):
+        for name, tensor in agent_a[module].items():
+            assert torch.equal(tensor, agent_b[module][name]), f"{module}.{name} differs"
+    for opt in ("model_opt", "actor_opt", "critic_opt"):
+        for key, s in agent_a[opt]["state"].items():
+            assert torch.equal(s["exp_avg"], agent_b[opt]["state"][key]["exp_avg"])
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    result = train(run_dir)
+    assert result.returncode == 0, result.stderr
+    return run_dir
+
+
+def test_uninterrupted_run_writes_the_documented_files(reference):
+    for name in ("config.yaml", "status.json", "metrics.parquet", "param_counts.json",
+                 "final/metrics.parquet", "final/status.json", "final/checkpoint.pt"):
+        assert (reference / name).exists(), name
+    assert sorted(p.name for p in (reference / "checkpoints").iterdir()) == [
+        f"epoch_{e:06d}.pt" for e in range(EVERY, EPOCHS + 1, EVERY)]
+    assert len(list((reference / "state").iterdir())) == 2  # only the newest resume states are kept
+    status = json.loads((reference / "final" / "status.json").read_text())
+    assert status["state"] == "completed" and status["epoch"] == EPOCHS
+    metrics = pd.read_parquet(reference / "metrics.parquet")
+    for col in ("epoch", "env_steps", "wall_s", "episode_return", "loss/dynamics", "loss/reward",
+                "loss/actor", "loss/critic", "grad_norm/actor", "lr/model", "imagined/reward_mean",
+                "imagined/reward_std"):
+        assert col in metrics.columns, col
+    assert metrics["lr/actor"].is_monotonic_decreasing
+
+
+def test_sigkill_at_a_random_moment_then_rerun_is_bit_identical(reference, tmp_path):
+    run_dir = tmp_path / "run"
+    wall = pd.read_parquet(reference / "metrics.parquet").set_index("epoch")["wall_s"]
+    proc = start(run_dir)
+    wait_for_epoch(run_dir, EVERY, proc)  # then kill anywhere in the rest of the run
+    time.sleep(random.uniform(0, 0.8) * (wall[EPOCHS] - wall[EVERY]))
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    result = train(run_dir)
+    assert result.returncode == 0, result.stderr
+    resumed = int(result.stderr.split("resumed from epoch ")[1].split()[0])
+    assert resumed >= EVERY
+    assert_identical(reference, run_dir)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGTERM])
+def test_slurm_signals_checkpoint_and_exit_75(reference, tmp_path, sig):
+    run_dir = tmp_path / "run"
+    proc = start(run_dir)
+    wait_for_epoch(run_dir, EVERY + 2, proc)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 75, out
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "interrupted" and sig.name in status["reason"]
+    assert (run_dir / "state" / f"epoch_{status['epoch']:06d}.pt").exists()
+    assert train(run_dir).returncode == 0
+    assert_identical(reference, run_dir)
+
+
+def test_truncated_newest_checkpoint_falls_back_to_the_previous(reference, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    shutil.rmtree(run_dir / "final")
+    newest = run_dir / "state" / f"epoch_{EPOCHS:06d}.pt"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    result = train(run_dir)
+    assert result.returncode == 0, result.stderr
+    assert "is unreadable" in result.stderr and f"resumed from epoch {EPOCHS - EVERY}" in result.stderr
+    assert_identical(reference, run_dir)
+
+
+def test_second_trainer_on_the_same_run_dir_is_refused(tmp_path):
+    run = RunDir(tmp_path / "run")
+    handle = run.lock()
+    try:
+        result = train(run.root, timeout=120)
+    finally:
+        handle.close()
+    assert result.returncode == 73
+    assert "is in use by another trainer" in result.stderr and f"pid {os.getpid()}" in result.stderr
+
+
+def test_rerun_with_another_config_is_refused(reference, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    result = train(run_dir, "seed=4", timeout=120)
+    assert result.returncode == 2 and "another configuration" in result.stderr
+
+
+def test_divergence_stops_with_status_and_keeps_metrics(tmp_path):
+    run_dir = tmp_path / "run"
+    result = train(run_dir, "agent.model_lr=1e36", "agent.final_lr=1e36")
+    assert result.returncode == 3, result.stderr
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "diverged" and status["loss"].startswith(("loss/", "parameters/"))
+    metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    assert len(metrics) == status["diverged_at_epoch"] - 1
+    assert not (run_dir / "final").exists()
