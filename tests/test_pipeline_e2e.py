@@ -90,7 +90,7 @@ def test_a_killed_pipeline_resumes_training_on_rerun(tmp_path, kill):
         if pipeline.poll() is None:
             os.killpg(pipeline.pid, signal.SIGKILL)
             pipeline.wait()
-    assert not (run_dir / "final").exists()
+    assert not (run_dir / "final" / "status.json").exists()
     stopped = json.loads((run_dir / "status.json").read_text())
     assert stopped["state"] == ("running" if kill == signal.SIGKILL else "interrupted")
 
