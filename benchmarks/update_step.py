@@ -1,0 +1,79 @@
+"""Time one world-model update (batch 256, horizon 16) and one actor-critic update (batch 256,
+horizon 16) per size, fp32 and bf16 autocast; print achieved GFLOP/s (FLOPs counted by torch)
+and the ratio to this machine's fp32 matmul GFLOP/s, measured in the same run.
+
+    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--device cpu|cuda] [--repeats 3]
+"""
+import argparse
+import contextlib
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from pwm.agent import Agent
+from pwm.config import compose_config
+
+OBS_DIM, ACTION_DIM, BATCH, HORIZON = 105, 8, 256, 16  # Ant-v5 dims
+
+
+def matmul_gflops(device, n=2048, repeats=10) -> float:
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _sync(device)
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_update(fn, device, repeats) -> tuple[float, float]:
+    """(seconds per call, GFLOP per call)"""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    _sync(device)
+    return (time.perf_counter() - start) / repeats, counter.get_total_flops() / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["1M", "5M", "48M"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    peak = matmul_gflops(device)
+    print(f"device {device}, torch threads {torch.get_num_threads()}, fp32 matmul {peak:.1f} GFLOP/s")
+    print(f"{'size':>5} {'dtype':>5} {'update':>12} {'ms':>9} {'GFLOP':>8} {'GFLOP/s':>8} {'of matmul':>9}")
+    for size in args.sizes:
+        cfg = compose_config("train", [f"size={size}", f"device={args.device}", f"agent.batch_size={BATCH}",
+                                       f"agent.horizon={HORIZON}", f"agent.model_horizon={HORIZON}"])
+        agent = Agent(cfg, OBS_DIM, ACTION_DIM, device)
+        batch = {"obs": torch.randn(BATCH, OBS_DIM, device=device),
+                 "next_obs": torch.randn(HORIZON, BATCH, OBS_DIM, device=device),
+                 "action": torch.rand(HORIZON, BATCH, ACTION_DIM, device=device) * 2 - 1,
+                 "reward": torch.rand(HORIZON, BATCH, 1, device=device)}
+        updates = {"world_model": lambda: agent.update_world_model(batch),
+                   "actor_critic": lambda: agent.update_actor_critic(batch["obs"])}
+        for dtype in ("fp32", "bf16"):
+            autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if dtype == "bf16"
+                        else contextlib.nullcontext())
+            for name, fn in updates.items():
+                with autocast:
+                    seconds, gflop = time_update(fn, device, args.repeats)
+                rate = gflop / seconds
+                print(f"{size:>5} {dtype:>5} {name:>12} {seconds * 1e3:9.1f} {gflop:8.1f} {rate:8.1f} {rate / peak:9.2f}")
+
+
+if __name__ == "__main__":
+    main()
