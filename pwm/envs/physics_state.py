@@ -1,16 +1,17 @@
-"""Exact save/restore of a MuJoCo simulation (integration state includes solver warm-starts)."""
+"""Exact save/restore of a MuJoCo simulation.
+
+The whole MjData is kept, not only the integration state: gymnasium's tasks read quantities
+left over from the previous step (e.g. body positions computed before the last integration),
+which a restore that recomputes them with mj_forward would change.
+"""
+import copy
+
 import mujoco
-import numpy as np
-
-_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
 
 
-def get_physics_state(model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
-    state = np.empty(mujoco.mj_stateSize(model, _SPEC))
-    mujoco.mj_getState(model, data, state, _SPEC)
-    return state
+def get_physics_state(data: mujoco.MjData) -> mujoco.MjData:
+    return copy.copy(data)
 
 
-def set_physics_state(model: mujoco.MjModel, data: mujoco.MjData, state: np.ndarray) -> None:
-    mujoco.mj_setState(model, data, state, _SPEC)
-    mujoco.mj_forward(model, data)
+def set_physics_state(model: mujoco.MjModel, data: mujoco.MjData, state: mujoco.MjData) -> None:
+    mujoco.mj_copyData(data, model, state)
