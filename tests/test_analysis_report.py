@@ -68,12 +68,15 @@ def test_leaderboard_page_has_findings_for_every_flow_variant(sweep_tables):
 
 
 def test_findings_state_noise_as_not_distinguishable():
-    board = pd.DataFrame([{
-        "task": "Ant-v5", "size": "48M", "variant": "flow-euler-k8", "kind": "flow", "delta_vs_mlp": 2.08,
-        "delta_ci_low": -400.0, "delta_ci_high": 410.0, "verdict": "not distinguishable",
-        "single_seed": False, "n_collapsed": 0, "n_diverged": 0}])
+    common = {"task": "Ant-v5", "size": "48M", "single_seed": False, "n_collapsed": 0, "n_diverged": 0}
+    board = pd.DataFrame([
+        {**common, "variant": "flow-euler-k8", "kind": "flow", "n_seeds": 3, "delta_vs_mlp": 2.08,
+         "delta_ci_low": -400.0, "delta_ci_high": 410.0, "verdict": "not distinguishable"},
+        {**common, "variant": "mlp", "kind": "mlp", "n_seeds": 4, "delta_vs_mlp": float("nan"),
+         "delta_ci_low": float("nan"), "delta_ci_high": float("nan"), "verdict": "baseline"}])
     assert tables.findings(board, 0.95) == [
-        "flow-euler-k8 vs mlp at 48M on Ant-v5: +2.1 [-400.0, 410.0] (95% interval) — not distinguishable."]
+        "flow-euler-k8 vs mlp at 48M on Ant-v5: +2.1 [-400.0, 410.0] (95% interval, 3 vs 4 seeds) "
+        "— not distinguishable."]
 
 
 def test_status_and_runs_pages_cover_every_run(sweep_tables):

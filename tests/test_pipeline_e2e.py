@@ -67,12 +67,14 @@ def one_run_config(tmp_path):
     return path
 
 
-def wait_for(path, process, timeout=600):
+def wait_for_checkpoint(run_dir, epoch, process, timeout=600):
+    """Until status.json, which pwm-train writes after a checkpoint's other files, reports `epoch`."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    status = run_dir / "status.json"
+    while not (status.exists() and json.loads(status.read_text())["epoch"] >= epoch):
         assert process.poll() is None, "the pipeline ended before the kill"
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.5)
+        assert time.monotonic() < deadline, f"no checkpoint at epoch {epoch} in {run_dir}"
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
@@ -83,7 +85,7 @@ def test_a_killed_pipeline_resumes_training_on_rerun(tmp_path, kill):
     pipeline = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env={**os.environ, "MUJOCO_GL": "disable"}, start_new_session=True)
     try:
-        wait_for(run_dir / "state" / "epoch_000004.pt", pipeline)
+        wait_for_checkpoint(run_dir, 4, pipeline)
         os.killpg(pipeline.pid, kill)  # the whole process group: Snakemake and the trainer
         pipeline.wait(timeout=300)
     finally:
@@ -96,6 +98,16 @@ def test_a_killed_pipeline_resumes_training_on_rerun(tmp_path, kill):
 
     if kill == signal.SIGKILL:  # a hard kill leaves Snakemake's lock behind
         assert snakemake("--unlock", "--configfile", config, cwd=tmp_path).returncode == 0
+
+    # A status report of the unfinished sweep starts no training and shows the run as it stands.
+    status = snakemake("--configfile", config, "--config", "report_scope=finished", cwd=tmp_path,
+                       profile=PROFILE, timeout=600)
+    assert status.returncode == 0, status.stdout[-5000:]
+    assert "rule train:" not in status.stdout
+    runs = pd.read_parquet(tmp_path / "results" / "metrics" / "runs.parquet")
+    assert runs.outcome.tolist() == [stopped["state"]] and runs.epoch.tolist() == [stopped["epoch"]]
+    assert not (run_dir / "final" / "status.json").exists()
+
     rerun = snakemake("--configfile", config, cwd=tmp_path, profile=PROFILE, timeout=1200)
     assert rerun.returncode == 0, rerun.stdout[-5000:]
 

@@ -6,6 +6,7 @@ from workflow_helpers import REPO
 
 PIXI = tomllib.loads((REPO / "pixi.toml").read_text())
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+README = (REPO / "README.md").read_text()
 
 
 def test_pixi_installs_the_project_itself_and_nothing_else():
@@ -26,4 +27,9 @@ def test_every_pixi_task_runs_a_tool_the_project_installs():
     installed = {re.split(r"[\[<>=~! ;]", spec, maxsplit=1)[0].lower()
                  for spec in [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["test"]]}
     for name, command in PIXI["tasks"].items():
-        assert command.split()[0] in installed | set(PROJECT["scripts"]), name
+        assert command.split()[0] in installed | set(PROJECT["scripts"]) | {"python"}, name
+
+
+def test_every_pixi_task_is_a_readme_command():
+    for name, command in PIXI["tasks"].items():
+        assert command in README, name

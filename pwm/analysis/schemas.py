@@ -18,9 +18,7 @@ TRAINING = {
     "env_steps": "environment steps so far (all environments, counting action repeat)",
     "wall_s": "training wall time so far in seconds (summed over resumed attempts)",
     "episode_return": "mean real return of the training episodes that ended in this epoch (NaN if none)",
-}
-TRAINING_NOTE = ("followed by every other column of the run's metrics.parquet as pwm-train logged it "
-                 "(namespaced diagnostics such as loss/actor, lr/model)")
+}  # followed by every other column pwm-train logged (namespaced diagnostics such as loss/actor)
 
 EVALUATIONS = {
     **IDENTITY,

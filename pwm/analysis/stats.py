@@ -2,16 +2,15 @@
 
 Seeds are the unit of replication: a configuration's score is the mean over its seeds of each
 run's evaluated return, and its uncertainty is a bootstrap over those seeds. The percentile
-bootstrap is used rather than BCa because BCa is undefined for the 2-5 seeds a sweep typically
-has (its acceleration estimate degenerates); with so few seeds even the percentile interval is
-too narrow, which is why fewer than two seeds on either side gives no verdict at all.
+bootstrap is used rather than BCa because BCa is unreliable for the 2-5 seeds a sweep typically
+has (its jackknife acceleration estimate degenerates). With so few seeds even the percentile interval is
+too narrow, so a verdict from 2-3 seeds is optimistic; with fewer than two seeds on either side
+there is no interval and no verdict at all.
 """
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-
-VERDICTS = ("better", "worse", "not distinguishable", "too few seeds", "baseline", "no baseline")
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,13 @@ def _page(title: str, body: str) -> str:
 def findings(board: pd.DataFrame, level: float) -> list[str]:
     """Plain-language statements from the leaderboard: comparisons with their verdict, and warnings."""
     notes = []
+    baselines = board[board.kind == "mlp"].set_index(["task", "size"]).n_seeds
     for _, row in board[board.kind == "flow"].iterrows():
         where = f"{row.variant} vs mlp at {row['size']} on {row.task}"
         if row.verdict in ("better", "worse", "not distinguishable"):
+            seeds = f"{row.n_seeds} vs {baselines[(row.task, row['size'])]} seeds"
             notes.append(f"{where}: {row.delta_vs_mlp:+,.1f} [{row.delta_ci_low:,.1f}, {row.delta_ci_high:,.1f}] "
-                         f"({level:.0%} interval) — {row.verdict}.")
+                         f"({level:.0%} interval, {seeds}) — {row.verdict}.")
         else:
             notes.append(f"{where}: no verdict ({row.verdict}).")
     single = board[board.single_seed]

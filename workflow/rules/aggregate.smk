@@ -15,5 +15,7 @@ rule aggregate:
     params:
         records=aggregate_records,
         analysis=lookup(dpath="analysis", within=config),
+    conda:
+        "../envs/pwm.yaml"
     script:
         "../scripts/aggregate.py"

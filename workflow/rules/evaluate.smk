@@ -17,6 +17,8 @@ rule evaluate:
         runtime=scaled_resource("evaluate", "runtime"),
         gpu=gpus("evaluate"),
         gpu_model=lookup(dpath="resources/gpu_model", within=config),
+    conda:
+        "../envs/pwm.yaml"
     shell:
         "MUJOCO_GL=disable pwm-eval checkpoint={params.checkpoint} episodes={params.episodes}"
         " out={output} {params.device} > {log} 2>&1"

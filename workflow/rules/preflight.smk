@@ -14,6 +14,8 @@ rule preflight:
         runtime=scaled_resource("preflight", "runtime"),
         gpu=gpus("preflight"),
         gpu_model=lookup(dpath="resources/gpu_model", within=config),
+    conda:
+        "../envs/pwm.yaml"
     shell:
         "MUJOCO_GL=disable pwm-preflight out={output} task={wildcards.task} size={wildcards.size}"
         " {params.variant} {params.overrides} > {log} 2>&1"

@@ -15,6 +15,8 @@ rule plot_learning_curves:
         "results/logs/report/{task}/learning_curves.log",
     params:
         analysis=lookup(dpath="analysis", within=config),
+    conda:
+        "../envs/pwm.yaml"
     script:
         "../scripts/plot_learning_curves.py"
 
@@ -34,6 +36,8 @@ rule plot_evaluation_curves:
         "results/logs/report/{task}/evaluation_curves.log",
     params:
         analysis=lookup(dpath="analysis", within=config),
+    conda:
+        "../envs/pwm.yaml"
     script:
         "../scripts/plot_evaluation_curves.py"
 
@@ -51,6 +55,8 @@ rule plot_substeps:
         ),
     log:
         "results/logs/report/{task}/substeps.log",
+    conda:
+        "../envs/pwm.yaml"
     script:
         "../scripts/plot_substeps.py"
 
@@ -69,6 +75,8 @@ rule plot_size_scaling:
         ),
     log:
         "results/logs/report/{task}/size_scaling.log",
+    conda:
+        "../envs/pwm.yaml"
     script:
         "../scripts/plot_size_scaling.py"
 
@@ -101,5 +109,7 @@ rule render_tables:
         "results/logs/report/tables.log",
     params:
         analysis=lookup(dpath="analysis", within=config),
+    conda:
+        "../envs/pwm.yaml"
     script:
         "../scripts/render_tables.py"

@@ -1,6 +1,6 @@
 # One training run. pwm-train keeps its resumable state in the run folder (a param, not an
 # output) and writes final/ only on completion, so a rerun after a kill, a timeout or a
-# failure resumes from the last saved state. The log is appended to across attempts.
+# failure resumes from the last saved state.
 rule train:
     input:
         preflight=rules.preflight.output[0],
@@ -24,7 +24,9 @@ rule train:
         runtime=scaled_resource("train", "runtime"),
         gpu=gpus("train"),
         gpu_model=lookup(dpath="resources/gpu_model", within=config),
+    conda:
+        "../envs/pwm.yaml"
     shell:
         "MUJOCO_GL=disable pwm-train run_dir={params.run_dir} task={wildcards.task} size={wildcards.size}"
         " {params.variant} seed={wildcards.seed} epochs={params.epochs}"
-        " checkpoint_every={params.checkpoint_every} {params.overrides} >> {log} 2>&1"
+        " checkpoint_every={params.checkpoint_every} {params.overrides} > {log} 2>&1"
