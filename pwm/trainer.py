@@ -141,6 +141,10 @@ class Trainer:
     def run(self, run: RunDir) -> int:
         cfg = self.cfg
         _write_or_check_config(run, cfg)
+        previous = json.loads(run.status.read_text()) if run.status.exists() else {}
+        if previous.get("state") == "diverged":  # resuming would diverge again, bit for bit
+            self.log(f"{run.root} diverged before ({previous.get('reason')}); delete it to start over")
+            return EXIT_DIVERGED
         write_text_atomic(run.param_counts, json.dumps(self.agent.param_counts(), indent=2) + "\n")
         state = checkpoint.load_newest_readable(run.state, self.device, self.log)
         if state is not None:

@@ -156,3 +156,5 @@ def test_divergence_stops_with_status_and_keeps_metrics(tmp_path):
     metrics = pd.read_parquet(run_dir / "metrics.parquet")
     assert len(metrics) == status["diverged_at_epoch"] - 1
     assert not (run_dir / "final").exists()
+    again = train(run_dir, "agent.model_lr=1e36", "agent.final_lr=1e36", timeout=120)
+    assert again.returncode == 3 and "diverged before" in again.stderr  # a retry fails at once

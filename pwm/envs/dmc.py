@@ -4,25 +4,8 @@ import numpy as np
 from dm_control import suite
 
 from pwm.envs.physics_state import get_physics_state, set_physics_state
+from pwm.envs.registry import DMC_TASKS
 
-# The 19 stock dm_control tasks of MT30, named domain-task; value: (domain, task) in dm_control.
-DMC_TASKS: dict[str, tuple[str, str]] = {
-    name: (domain, task)
-    for name, domain, task in [
-        ("walker-stand", "walker", "stand"), ("walker-walk", "walker", "walk"),
-        ("walker-run", "walker", "run"), ("cheetah-run", "cheetah", "run"),
-        ("reacher-easy", "reacher", "easy"), ("reacher-hard", "reacher", "hard"),
-        ("acrobot-swingup", "acrobot", "swingup"), ("pendulum-swingup", "pendulum", "swingup"),
-        ("cartpole-balance", "cartpole", "balance"),
-        ("cartpole-balance-sparse", "cartpole", "balance_sparse"),
-        ("cartpole-swingup", "cartpole", "swingup"),
-        ("cartpole-swingup-sparse", "cartpole", "swingup_sparse"),
-        ("cup-catch", "ball_in_cup", "catch"), ("finger-spin", "finger", "spin"),
-        ("finger-turn-easy", "finger", "turn_easy"), ("finger-turn-hard", "finger", "turn_hard"),
-        ("fish-swim", "fish", "swim"), ("hopper-stand", "hopper", "stand"),
-        ("hopper-hop", "hopper", "hop"),
-    ]
-}
 
 
 def _flatten(observation: dict) -> np.ndarray:

@@ -4,8 +4,6 @@ import numpy as np
 
 from pwm.envs.physics_state import get_physics_state, set_physics_state
 
-GYM_TASKS = ["Ant-v5", "HalfCheetah-v5", "Hopper-v5", "Humanoid-v5", "Walker2d-v5"]
-
 
 class GymMujocoEnv(gym.Wrapper):
     def __init__(self, name: str, action_repeat: int):
