@@ -33,8 +33,10 @@ def test_preflight_runs_one_update_on_the_real_task(tmp_path):
     out = tmp_path / "preflight.json"
     result = run_cli("pwm-preflight", [f"out={out}", "task=pendulum-swingup", "dynamics.kind=flow",
                                        "dynamics.integrator=heun", "dynamics.substeps=2",
-                                       "agent.batch_size=8", "agent.actor_batch_size=8", "env.num_envs=2"], timeout=180)
+                                       "agent.batch_size=8", "agent.actor_batch_size=8", "env.num_envs=2"],
+                     timeout=180, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["preflight.json"]  # no Hydra outputs/ clutter
     import json
     report = json.loads(out.read_text())
     assert report["variant"] == "flow-heun-k2"

@@ -2,6 +2,7 @@
 and writing synthetic run folders in pwm-train's layout."""
 import json
 import os
+import time
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -68,6 +69,8 @@ def write_run(root: Path, task: str, size: str, variant: str, seed: int, *, epoc
               "epoch": int(len(returns)), "epochs": epochs, "host": "node1", "pid": 1,
               "slurm_job_id": "123", "updated": utc(updated_minutes_ago)}
     metrics.to_parquet(run_dir / "metrics.parquet")
+    last_write = time.time() - 60 * updated_minutes_ago  # the trainer's last sign of life
+    os.utime(run_dir / "metrics.parquet", (last_write, last_write))
     (run_dir / "status.json").write_text(json.dumps(status))
     (run_dir / "param_counts.json").write_text(json.dumps({"encoder": 10, "dynamics": 20, "reward": 30,
                                                             "actor": 5, "critics": 7}))

@@ -39,7 +39,7 @@ def summarize_run(record: Mapping, status: dict | None, metrics: pd.DataFrame, e
                   settings: Mapping, now: datetime) -> dict:
     """One row of runs.parquet."""
     variant = Variant.parse(record["variant"])
-    state = rundir.outcome(status, now, settings["stale_after_minutes"])
+    state = rundir.outcome(status, Path(record["run_dir"]), now, settings["stale_after_minutes"])
     status = status or {}
     return {
         **_identity(record),

@@ -6,13 +6,14 @@ its folder (possibly stale: a SIGKILLed trainer leaves "running" behind). The ag
 reads whichever exists, so a report can describe a sweep in any state.
 """
 import json
+import socket
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-WINDOW = 10  # "final-10" / "first-10": the example status report's convention
+from pwm.analysis.health import WINDOW, collapse, heartbeat, running_state
 
 
 def read_status(run_dir: Path) -> dict | None:
@@ -41,24 +42,23 @@ def read_param_counts(run_dir: Path) -> dict:
     return {"params_world_model": sum(counts.values()) - policy, "params_total": sum(counts.values())}
 
 
-def outcome(status: dict | None, now: datetime, stale_after_minutes: float) -> str:
-    """The run's state, with "running" split into running and stalled by the status age."""
+def outcome(status: dict | None, run_dir: Path, now: datetime, stale_after_minutes: float) -> str:
+    """The run's state, with "running" split into running and stale (pwm.analysis.health)."""
     if status is None:
         return "not_started"
-    state = status["state"]
-    if state != "running":
-        return state
-    updated = datetime.strptime(status["updated"], "%Y-%m-%dT%H:%M:%S%z")
-    age_minutes = (now - updated).total_seconds() / 60
-    return "stalled" if age_minutes > stale_after_minutes else "running"
+    if status["state"] != "running":
+        return status["state"]
+    metrics = run_dir / "metrics.parquet"
+    age_s = now.timestamp() - heartbeat(status, metrics.stat().st_mtime if metrics.exists() else None)
+    return running_state(status, age_s, 60 * stale_after_minutes, socket.gethostname())[0]
 
 
 def training_summary(metrics: pd.DataFrame, collapse_drop: float) -> dict:
     """Peak, first-10 and final-10 training return, and the collapse flag.
 
-    Epochs in which no episode finished log NaN and are skipped. A run is collapsed when the
-    final-10 return has given back more than `collapse_drop` of the gain from first-10 to peak;
-    it needs 2 x WINDOW logged returns, so that the two windows do not overlap.
+    Epochs in which no episode finished log NaN and are skipped. The peak is the best single
+    logged return (a diagnostic, optimistic by construction); `collapsed` is the rule of
+    pwm.analysis.health, which pwm-status applies too.
     """
     returns = metrics["episode_return"].dropna() if "episode_return" in metrics else pd.Series(dtype=float)
     if returns.empty:
@@ -66,11 +66,9 @@ def training_summary(metrics: pd.DataFrame, collapse_drop: float) -> dict:
                 "final10_return": np.nan, "collapsed": False}
     first, final = returns.iloc[:WINDOW].mean(), returns.iloc[-WINDOW:].mean()
     peak_index = returns.idxmax()
-    peak = returns.loc[peak_index]
-    gain = peak - first
-    collapsed = bool(len(returns) >= 2 * WINDOW and gain > 0 and peak - final > collapse_drop * gain)
-    return {"first10_return": first, "peak_return": peak, "peak_epoch": metrics.loc[peak_index, "epoch"],
-            "final10_return": final, "collapsed": collapsed}
+    rule = collapse(metrics.loc[returns.index, "epoch"].to_numpy(), returns.to_numpy(), collapse_drop)
+    return {"first10_return": first, "peak_return": returns.loc[peak_index], "peak_epoch": metrics.loc[peak_index, "epoch"],
+            "final10_return": final, "collapsed": rule.collapsed}
 
 
 def progress_summary(status: dict | None, metrics: pd.DataFrame, epochs: int, state: str) -> dict:

@@ -36,7 +36,7 @@ RUNS = {
     "kind": "mlp or flow",
     "integrator": "euler or heun (empty for mlp)",
     "substeps": "flow substeps K (0 for mlp)",
-    "outcome": "completed, running, stalled (says running but silent for analysis.stale_after_minutes), "
+    "outcome": "completed, running, stale (says running but silent for analysis.stale_after_minutes), "
                "interrupted, diverged, failed or not_started",
     "reason": "why the run stopped, from status.json (empty when it did not stop)",
     "epoch": "last epoch reached",
@@ -87,7 +87,7 @@ LEADERBOARD = {
     "n_collapsed": "runs flagged collapsed",
 }
 
-OUTCOMES = ("completed", "running", "stalled", "interrupted", "diverged", "failed", "not_started")
+OUTCOMES = ("completed", "running", "stale", "interrupted", "diverged", "failed", "not_started")
 
 STATUS = {
     "task": "task name",

@@ -130,6 +130,6 @@ def runs_html(runs: pd.DataFrame) -> str:
         "host / job": runs.host + " " + runs.slurm_job_id.astype(str), "reason": runs.reason,
     })
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    classes["outcome"] = np.where(runs.outcome.isin(["diverged", "failed", "stalled"]), "warn", "")
+    classes["outcome"] = np.where(runs.outcome.isin(["diverged", "failed", "stale"]), "warn", "")
     classes["collapsed"] = np.where(runs.collapsed, "warn", "")
     return _page("Runs", _table(shown, classes))

@@ -141,5 +141,6 @@ def final_targets():
     return [
         *rules.aggregate.output,
         *rules.render_tables.output,
+        *rules.status_report.output,
         *expand([rule.output[0] for rule in figures], task=SWEEP.tasks),
     ]

@@ -113,3 +113,24 @@ rule render_tables:
         "../envs/pwm.yaml"
     script:
         "../scripts/render_tables.py"
+
+
+# The status report (pwm-status): overall and per-run state, running runs with ETA, failures
+# grouped by cause, collapse and divergence flags, the leaderboard with intervals and verdicts.
+rule status_report:
+    input:
+        runs=rules.aggregate.output.runs,
+    output:
+        html=report(
+            "results/report/status/status.html",
+            caption="../report/status_report.rst",
+            category="Status",
+            labels={"page": "status report"},
+        ),
+        md="results/report/status/status.md",
+    log:
+        "results/logs/report/status_report.log",
+    conda:
+        "../envs/pwm.yaml"
+    script:
+        "../scripts/status_report.py"
