@@ -11,7 +11,7 @@ SEED_SWEEP = REPO / "config" / "seed-sweep.yaml"
 
 
 def test_seed_sweep_plans_every_run_and_every_checkpoint_evaluation(tmp_path):
-    result = snakemake("-n", "--configfile", DEFAULT, SEED_SWEEP, cwd=tmp_path, timeout=300)
+    result = snakemake("-n", "-p", "--configfile", DEFAULT, SEED_SWEEP, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     counts = job_counts(result.stdout)
     configurations = 2 * 4 * 1  # sizes x variants x tasks
@@ -20,13 +20,16 @@ def test_seed_sweep_plans_every_run_and_every_checkpoint_evaluation(tmp_path):
     assert counts["train"] == runs == 40
     assert counts["evaluate"] == runs * 20  # 20000 epochs, a checkpoint every 1000
     assert counts["aggregate"] == 1 and counts["render_tables"] == 1
+    commands = [line for line in result.stdout.splitlines() if "pwm-train " in line]
+    assert len(commands) == 40
+    assert not any("agent." in c for c in commands)  # the default's 1M laptop recipe stays with 1M
 
 
 def test_default_config_plans_a_small_sweep(tmp_path):
     result = snakemake("-n", "--configfile", DEFAULT, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:]
     counts = job_counts(result.stdout)
-    assert counts["preflight"] == 2 and counts["train"] == 4 and counts["evaluate"] == 4 * 3
+    assert counts["preflight"] == 2 and counts["train"] == 4 and counts["evaluate"] == 4 * 4
 
 
 def test_slurm_profile_requests_resources_by_size_with_the_signal_for_train(tmp_path):
