@@ -25,8 +25,8 @@ class NormedLinear(nn.Sequential):
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...] | list[int], out_dim: int,
-        out_act: nn.Module | None = None, normed: bool = True) -> nn.Sequential:
-    """Hidden layers of NormedLinear (or Linear+Mish when `normed=False`).
+        out_act: nn.Module | None = None) -> nn.Sequential:
+    """Hidden layers of NormedLinear.
 
     With `out_act` the last layer is NormedLinear(out_act) (e.g. SimNorm for latents);
     without it the last layer is a plain Linear (heads, velocity fields).
@@ -34,7 +34,7 @@ def mlp(in_dim: int, hidden: tuple[int, ...] | list[int], out_dim: int,
     dims = [in_dim, *hidden]
     layers: list[nn.Module] = []
     for a, b in zip(dims[:-1], dims[1:]):
-        layers.append(NormedLinear(a, b) if normed else nn.Sequential(nn.Linear(a, b), nn.Mish()))
+        layers.append(NormedLinear(a, b))
     layers.append(NormedLinear(dims[-1], out_dim, out_act) if out_act is not None
                   else nn.Linear(dims[-1], out_dim))
     return nn.Sequential(*layers)

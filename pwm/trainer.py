@@ -8,7 +8,6 @@ import shutil
 import signal
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from pwm.agent import Agent, DivergenceError
 from pwm.buffer import ReplayBuffer
 from pwm.config import ConfigError, TrainConfig, from_yaml_text, to_yaml, variant_name
 from pwm.envs import default_action_repeat, make_vector_env
-from pwm.run_dir import RunDir, write_parquet_atomic, write_text_atomic
+from pwm.run_dir import RunDir, write_text_atomic
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
