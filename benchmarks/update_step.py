@@ -2,7 +2,7 @@
 horizon 16) per size, fp32 and bf16 autocast; print achieved GFLOP/s (FLOPs counted by torch)
 and the ratio to this machine's fp32 matmul GFLOP/s, measured in the same run.
 
-    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--device cpu|cuda] [--repeats 3]
+    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--dtypes fp32 bf16] [--device cpu|cuda] [--repeats 3]
 """
 import argparse
 import contextlib
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["1M", "5M", "48M"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     args = parser.parse_args()
     device = torch.device(args.device)
     peak = matmul_gflops(device)
@@ -65,7 +66,7 @@ def main() -> None:
                  "reward": torch.rand(HORIZON, BATCH, 1, device=device)}
         updates = {"world_model": lambda: agent.update_world_model(batch),
                    "actor_critic": lambda: agent.update_actor_critic(batch["obs"])}
-        for dtype in ("fp32", "bf16"):
+        for dtype in args.dtypes:
             autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if dtype == "bf16"
                         else contextlib.nullcontext())
             for name, fn in updates.items():

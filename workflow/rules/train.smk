@@ -26,7 +26,10 @@ rule train:
         gpu_model=lookup(dpath="resources/gpu_model", within=config),
     conda:
         "../envs/pwm.yaml"
+    # exec: pwm-train replaces the shell, so that a signal SLURM sends to the job step (scancel,
+    # time limit, the SLURM profile's pre-timeout --signal) reaches the trainer while Snakemake
+    # waits for its checkpoint.
     shell:
-        "MUJOCO_GL=disable pwm-train run_dir={params.run_dir} task={wildcards.task} size={wildcards.size}"
+        "MUJOCO_GL=disable exec pwm-train run_dir={params.run_dir} task={wildcards.task} size={wildcards.size}"
         " {params.variant} seed={wildcards.seed} epochs={params.epochs}"
         " checkpoint_every={params.checkpoint_every} {params.overrides} > {log} 2>&1"
