@@ -40,7 +40,7 @@ def test_slurm_profile_requests_resources_by_size_with_the_signal_for_train(tmp_
     train = result.stdout[result.stdout.index("rule train:"):]
     resources = train[train.index("resources:"):].splitlines()[0]
     for expected in ("mem_mb=32000", "runtime=2880", "gpu=1", "slurm_partition=YOUR_PARTITION",
-                     "slurm_extra=--signal=B:USR1@120"):
+                     "slurm_extra=--signal=TERM@120"):
         assert expected in resources
     assert "device=cuda" in train  # a GPU job trains on it
 
