@@ -20,20 +20,26 @@ class DivergenceError(RuntimeError):
 
 
 class Actor(nn.Module):
-    """Gaussian over pre-tanh actions: state-dependent mean, learned state-independent log-std."""
+    """Gaussian over pre-tanh actions: state-dependent mean, learned state-independent log-std.
 
-    def __init__(self, latent_dim, dims, action_dim, log_std_init, log_std_min, log_std_max):
+    `action_mask` (1 for real action dimensions, 0 for padding) serves multi-task models padded
+    to the widest action space: padded dimensions are always 0 and get no gradient.
+    """
+
+    def __init__(self, latent_dim, dims, action_dim, log_std_init, log_std_min, log_std_max,
+                 action_mask: torch.Tensor | None = None):
         super().__init__()
         self.mean = mlp(latent_dim, dims, action_dim)
         self.log_std = nn.Parameter(torch.full((action_dim,), log_std_init))
         self.log_std_min, self.log_std_max = log_std_min, log_std_max
+        self.register_buffer("action_mask", torch.ones(action_dim) if action_mask is None else action_mask.float())
 
     def forward(self, z: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
         mean = self.mean(z)
         if deterministic:
-            return torch.tanh(mean)
+            return torch.tanh(mean) * self.action_mask
         std = self.log_std.clamp(self.log_std_min, self.log_std_max).exp()
-        return torch.tanh(mean + std * torch.randn_like(mean))
+        return torch.tanh(mean + std * torch.randn_like(mean)) * self.action_mask
 
 
 class Critics(nn.Module):

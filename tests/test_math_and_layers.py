@@ -40,3 +40,15 @@ def test_lambda_returns_match_hand_computation():
     g1 = 2.0 + g * 20.0
     g0 = 1.0 + g * ((1 - lam) * 10.0 + lam * g1)
     assert torch.allclose(lambda_returns(rewards, values, g, lam).flatten(), torch.tensor([g0, g1]))
+
+
+def test_actor_action_mask_zeroes_padded_dimensions_and_their_gradients():
+    from pwm.agent import Actor
+    mask = torch.tensor([1.0, 1.0, 0.0, 0.0])  # a 2-action task padded to 4
+    actor = Actor(8, [16], 4, -1.0, -5.0, 2.0, action_mask=mask)
+    z = torch.randn(32, 8)
+    for deterministic in (True, False):
+        a = actor(z, deterministic)
+        assert (a[:, 2:] == 0).all() and (a[:, :2] != 0).any()
+    actor(z).sum().backward()
+    assert (actor.log_std.grad[2:] == 0).all() and (actor.log_std.grad[:2] != 0).all()
