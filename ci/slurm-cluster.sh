@@ -12,7 +12,8 @@
 # There is no accounting daemon (slurmdbd), so `sacct` does not work: Snakemake polls job states
 # with squeue (profiles/slurm-local). squeue shows a finished job for MinJobAge seconds, which
 # must stay >= 3 x the profile's slurm-init-seconds-before-status-checks.
-# State (PIDs, daemon logs) lives in $SLURM_CLUSTER_STATE (default /tmp/pwm-slurm-cluster).
+# State (PIDs, daemon logs, spool) lives in $SLURM_CLUSTER_STATE (default /tmp/pwm-slurm-cluster).
+# An existing slurm.conf that this script did not write is kept as slurm.conf.orig until `down`.
 set -euo pipefail
 
 STATE=${SLURM_CLUSTER_STATE:-/tmp/pwm-slurm-cluster}
@@ -99,8 +100,8 @@ SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd.pid
 StateSaveLocation=$STATE/slurmctld
 SlurmdSpoolDir=$STATE/slurmd
-SlurmctldLogFile=$STATE/slurmctld.log
-SlurmdLogFile=$STATE/slurmd.log
+SlurmctldLogFile=$STATE/log/slurmctld.log
+SlurmdLogFile=$STATE/log/slurmd.log
 # squeue shows finished jobs this long; Snakemake's plugin trusts squeue for job states only if
 # MinJobAge >= 3 x slurm-init-seconds-before-status-checks (profiles/slurm-local sets 5).
 MinJobAge=300
@@ -133,22 +134,27 @@ start_munged() {
     cp /run/munge/munged.pid "$STATE/munged.pid"
 }
 
-start_slurm() {
-    local name
+# SLURM daemons this script did not start (a real cluster's, or an earlier setup's): leave them be.
+refuse_foreign_daemons() {
+    local name pid
     for name in slurmctld slurmd; do
-        [[ -s /run/$name.pid ]] && [[ $(cat "/proc/$(cat /run/$name.pid)/comm" 2>/dev/null) == "$name" ]] &&
-            die "$name is already running (PID $(cat /run/$name.pid)) and was not started by this script; stop it first"
+        for pid in $(pgrep -x "$name" || true); do
+            [[ $pid == "$(live_pid "$name" || true)" ]] ||
+                die "$name is running (PID $pid) and was not started by this script; stop it first"
+        done
     done
+}
+
+start_slurm() {
     # A fresh state every time: no jobs or node states from an earlier cluster.
     rm -rf "$STATE/slurmctld" "$STATE/slurmd"
-    install -d -o slurm -g slurm "$STATE/slurmctld" "$STATE/slurmd"
-    chown slurm:slurm "$STATE"
+    install -d -o slurm -g slurm "$STATE/slurmctld" "$STATE/slurmd" "$STATE/log"
     say "starting slurmctld and slurmd"
-    slurmctld || die "slurmctld did not start; see $STATE/slurmctld.log"
-    wait_for slurmctld 20 test -s /run/slurmctld.pid || die "slurmctld wrote no PID file; see $STATE/slurmctld.log"
+    slurmctld || die "slurmctld did not start; see $STATE/log/slurmctld.log"
+    wait_for slurmctld 20 test -s /run/slurmctld.pid || die "slurmctld wrote no PID file; see $STATE/log/slurmctld.log"
     cp /run/slurmctld.pid "$STATE/slurmctld.pid"
-    slurmd || die "slurmd did not start; see $STATE/slurmd.log"
-    wait_for slurmd 20 test -s /run/slurmd.pid || die "slurmd wrote no PID file; see $STATE/slurmd.log"
+    slurmd || die "slurmd did not start; see $STATE/log/slurmd.log"
+    wait_for slurmd 20 test -s /run/slurmd.pid || die "slurmd wrote no PID file; see $STATE/log/slurmd.log"
     cp /run/slurmd.pid "$STATE/slurmd.pid"
 }
 
@@ -156,17 +162,18 @@ node_idle() { [[ $(sinfo -h -n "$NODE" -o %T 2>/dev/null) == idle ]]; }
 
 up() {
     [[ $(id -u) == 0 ]] || die "run as root (it installs packages and starts system daemons)"
-    if live_pid slurmctld >/dev/null && live_pid slurmd >/dev/null && node_idle; then
-        say "already up"
+    if live_pid slurmctld >/dev/null && live_pid slurmd >/dev/null; then
+        say "already up (slurmctld $(live_pid slurmctld), slurmd $(live_pid slurmd))"
         return
     fi
     mkdir -p "$STATE"
     install_packages
+    refuse_foreign_daemons
     write_slurm_conf
     start_munged
     start_slurm
     if ! wait_for "idle node" 60 node_idle; then
-        tail -n 20 "$STATE/slurmctld.log" "$STATE/slurmd.log" >&2 || true
+        tail -n 20 "$STATE/log/slurmctld.log" "$STATE/log/slurmd.log" >&2 || true
         die "node $NODE is '$(sinfo -h -n "$NODE" -o %T 2>/dev/null)', not idle"
     fi
     local host
@@ -200,6 +207,10 @@ down() {
         fi
         rm -f "$STATE/$name.pid"
     done
+    if [[ -e $CONF.orig ]] && grep -qF "$MARK" "$CONF" 2>/dev/null; then
+        say "restoring the slurm.conf that up found ($CONF.orig)"
+        mv "$CONF.orig" "$CONF"
+    fi
 }
 
 status() {
