@@ -88,8 +88,10 @@ SlurmUser=slurm
 AuthType=auth/munge
 CredType=cred/munge
 MpiDefault=none
-# No cgroups on CI machines: track job processes through /proc.
-ProctrackType=proctrack/linuxproc
+# No cgroups needed: a job's processes are its process groups. (proctrack/linuxproc, by parent
+# PID, loses a process whose parent died, e.g. Snakemake in the job after the batch shell died of
+# SIGTERM; it then outlives the job.)
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
