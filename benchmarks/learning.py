@@ -3,6 +3,7 @@ several seeds, a fixed env-step budget; each run's final checkpoint is evaluated
 environment (deterministic policy) and printed next to a uniform-random policy.
 
     python benchmarks/learning.py [--env-steps 30720] [--seeds 1 2 3] [--workers 2] [--out DIR]
+        [--tasks cartpole-swingup pendulum-swingup] [--variants mlp flow-euler-k4] [--overrides key=value ...]
 """
 import argparse
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pwm.envs import make_env
 from pwm.evaluate import evaluate_checkpoint, run_episodes
 
 TASKS = ["cartpole-swingup", "pendulum-swingup"]
@@ -36,7 +38,8 @@ def train(run_dir: Path, overrides: list[str]) -> float:
 
 def random_policy_return(task: str, episodes: int) -> float:
     rng = np.random.default_rng(0)
-    policy = lambda obs: rng.uniform(-1, 1, (obs.shape[0], 1)).astype(np.float32)  # noqa: E731
+    action_shape = make_env(task, seed=0).action_space.shape
+    policy = lambda obs: rng.uniform(-1, 1, (obs.shape[0], *action_shape)).astype(np.float32)  # noqa: E731
     return float(np.mean([r["return"] for r in run_episodes(policy, task, list(range(10**6, 10**6 + episodes)))]))
 
 
@@ -46,16 +49,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--workers", type=int, default=2, help="runs trained at once (1 torch thread each)")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/learning"))
+    parser.add_argument("--tasks", nargs="+", default=TASKS)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--overrides", nargs="*", default=[], help="extra pwm-train key=value settings")
     args = parser.parse_args()
     epochs = args.env_steps // ENV_STEPS_PER_EPOCH
     jobs = []
-    for task in TASKS:
-        for variant, dyn in VARIANTS.items():
+    for task in args.tasks:
+        for variant in args.variants:
             for seed in args.seeds:
                 run_dir = args.out / task / variant / f"seed{seed}"
                 run_dir.parent.mkdir(parents=True, exist_ok=True)
                 overrides = [f"task={task}", f"seed={seed}", f"epochs={epochs}", f"checkpoint_every={epochs}",
-                             *RECIPE, *dyn]
+                             *RECIPE, *VARIANTS[variant], *args.overrides]
                 jobs.append((task, variant, seed, run_dir, overrides))
     started = time.monotonic()
     with ThreadPoolExecutor(args.workers) as pool:
@@ -67,7 +73,7 @@ def main() -> None:
         rows.append({"task": task, "variant": variant, "seed": seed, "eval_return": ev["return"].mean(),
                      "train_wall_s": wall})
     df = pd.DataFrame(rows)
-    randoms = {task: random_policy_return(task, EVAL_EPISODES) for task in TASKS}
+    randoms = {task: random_policy_return(task, EVAL_EPISODES) for task in args.tasks}
     summary = df.groupby(["task", "variant"]).agg(mean=("eval_return", "mean"), std=("eval_return", "std"),
                                                   wall_s=("train_wall_s", "mean")).reset_index()
     summary["random_policy"] = summary["task"].map(randoms)

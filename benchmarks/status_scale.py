@@ -30,11 +30,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from pwm.envs.registry import DMC_TASKS
+from pwm.run_dir import STATUS_TIME
+
 EPOCHS, EVERY, EPISODE_EPOCHS, EPISODES = 20_000, 5_000, 63, 10
-DMC = ["walker-stand", "walker-walk", "walker-run", "cheetah-run", "reacher-easy", "reacher-hard",
-       "acrobot-swingup", "pendulum-swingup", "cartpole-balance", "cartpole-balance-sparse", "cartpole-swingup",
-       "cartpole-swingup-sparse", "cup-catch", "finger-spin", "finger-turn-easy", "finger-turn-hard",
-       "fish-swim", "hopper-stand", "hopper-hop"]
+DMC = list(DMC_TASKS)  # the 19 stock dm_control tasks
 SIZES = ["1M", "5M", "48M"]
 VARIANTS = ["mlp", "flow-heun-k2", "flow-heun-k4", "flow-euler-k2", "flow-euler-k8"]
 DIAGNOSTICS = ["lr/actor", "lr/critic", "lr/model", "loss/dynamics", "loss/reward", "loss/world_model",
@@ -104,7 +104,7 @@ def write_run(results: Path, identity: dict, state: str, shape: int, full: list[
     reached = EPOCHS if done else EPOCHS // 2
     (run / "metrics.parquet").write_bytes(full[shape] if done else partial[shape])
     status = {"state": state, "reason": None, "epoch": reached, "epochs": EPOCHS, **identity, "host": "node1",
-              "pid": 1, "slurm_job_id": str(100000 + seed), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+              "pid": 1, "slurm_job_id": str(100000 + seed), "updated": time.strftime(STATUS_TIME)}
     if state == "diverged":
         status.update(reason="non-finite loss/actor", loss="loss/actor", diverged_at_epoch=reached + 1)
     (run / "status.json").write_text(json.dumps(status))

@@ -34,6 +34,11 @@ class Actor(nn.Module):
         self.log_std_min, self.log_std_max = log_std_min, log_std_max
         self.register_buffer("action_mask", torch.ones(action_dim) if action_mask is None else action_mask.float())
 
+    @classmethod
+    def from_config(cls, model_cfg, latent_dim: int, action_dim: int) -> "Actor":
+        m = model_cfg
+        return cls(latent_dim, m.actor_dims, action_dim, m.log_std_init, m.log_std_min, m.log_std_max)
+
     def forward(self, z: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
         mean = self.mean(z)
         if deterministic:
@@ -64,7 +69,7 @@ class Agent:
         a, m = cfg.agent, cfg.model
         self.world_model = WorldModel(cfg, obs_dim, action_dim).to(device)
         latent = self.world_model.latent_dim
-        self.actor = Actor(latent, m.actor_dims, action_dim, m.log_std_init, m.log_std_min, m.log_std_max)
+        self.actor = Actor.from_config(m, latent, action_dim)
         self.critics = Critics(latent, m.critic_dims, m.num_critics)
         init_weights(self.actor)
         init_weights(self.critics)

@@ -2,7 +2,6 @@
 outside the paths given. Exit codes of pwm-train: 0 completed, 1 failed, 2 invalid config,
 3 diverged, 73 run directory locked by another trainer, 75 interrupted by SIGTERM / SIGINT /
 SIGUSR1 after writing a checkpoint (rerun the same command to resume)."""
-import json
 import logging
 import sys
 import traceback
@@ -78,6 +77,7 @@ def eval_main(argv: list[str] | None = None) -> int:
 
 def preflight_main(argv: list[str] | None = None) -> int:
     _setup()
+    from pwm.run_dir import write_json_atomic
     from pwm.trainer import preflight
 
     cfg = _compose("preflight", sys.argv[1:] if argv is None else argv)
@@ -91,6 +91,6 @@ def preflight_main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         return 1
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(cfg.out).write_text(json.dumps(report, indent=2) + "\n")
+    write_json_atomic(Path(cfg.out), report)
     _log(f"preflight ok: {report['task']} {report['size']} {report['variant']} in {report['seconds']:.1f}s")
     return 0

@@ -18,12 +18,10 @@ class Policy:
 
     def __init__(self, weights: dict, device="cpu"):
         self.cfg = from_yaml_text(weights["config"])
-        m = self.cfg.model
         self.device = torch.device(device)
         self.world_model = WorldModel(self.cfg, weights["obs_dim"], weights["action_dim"]).to(self.device)
         self.world_model.load_state_dict(weights["world_model"])
-        self.actor = Actor(self.world_model.latent_dim, m.actor_dims, weights["action_dim"],
-                           m.log_std_init, m.log_std_min, m.log_std_max).to(self.device)
+        self.actor = Actor.from_config(self.cfg.model, self.world_model.latent_dim, weights["action_dim"]).to(self.device)
         self.actor.load_state_dict(weights["actor"])
         self.epoch, self.env_steps = weights["epoch"], weights["env_steps"]
 

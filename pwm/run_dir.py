@@ -17,6 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 
+STATUS_TIME = "%Y-%m-%dT%H:%M:%S%z"  # format of status.json's `updated`
+
+
 class RunDirLockedError(RuntimeError):
     pass
 
@@ -62,8 +65,8 @@ class RunDir:
     def write_status(self, state: str, **fields) -> dict:
         status = {"state": state, **fields, "host": socket.gethostname(), "pid": os.getpid(),
                   "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-                  "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        write_text_atomic(self.status, json.dumps(status, indent=2) + "\n")
+                  "updated": time.strftime(STATUS_TIME)}
+        write_json_atomic(self.status, status)
         return status
 
     def write_metrics(self, rows: list[dict]) -> None:
@@ -74,6 +77,10 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:

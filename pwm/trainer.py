@@ -17,7 +17,7 @@ from pwm.agent import Agent, DivergenceError
 from pwm.buffer import ReplayBuffer
 from pwm.config import ConfigError, TrainConfig, from_yaml_text, to_yaml, variant_name
 from pwm.envs import default_action_repeat, make_vector_env
-from pwm.run_dir import RunDir, write_text_atomic
+from pwm.run_dir import RunDir, write_json_atomic, write_text_atomic
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
@@ -144,7 +144,7 @@ class Trainer:
         if previous.get("state") == "diverged":  # resuming would diverge again, bit for bit
             self.log(f"{run.root} diverged before ({previous.get('reason')}); delete it to start over")
             return EXIT_DIVERGED
-        write_text_atomic(run.param_counts, json.dumps(self.agent.param_counts(), indent=2) + "\n")
+        write_json_atomic(run.param_counts, self.agent.param_counts())
         state = checkpoint.load_newest_readable(run.state, self.device, self.log)
         if state is not None:
             self.restore(state)
@@ -198,7 +198,7 @@ def _write_final(run: RunDir, epoch: int, status: dict) -> None:
     run.final.mkdir(exist_ok=True)
     shutil.copyfile(checkpoint.epoch_file(run.checkpoints, epoch), run.final / "checkpoint.pt")
     shutil.copyfile(run.metrics, run.final / "metrics.parquet")
-    write_text_atomic(run.final / "status.json", json.dumps(status, indent=2) + "\n")
+    write_json_atomic(run.final / "status.json", status)
 
 
 class _StopFlag:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from pwm.analysis.runs import metrics_path
 from pwm.analysis.sweep import Run, Variant
 from pwm.status import metrics
 from pwm.status.curves import bin_curve, long_table
@@ -35,11 +36,11 @@ def test_epochs_with_a_gap_are_decoded(tmp_path):
 
 
 def test_final_metrics_win_over_the_live_file(tmp_path):
-    assert metrics.latest(tmp_path) is None
+    assert metrics_path(tmp_path) is None
     (tmp_path / "final").mkdir()
     for path in (tmp_path / "metrics.parquet", tmp_path / "final" / "metrics.parquet"):
         write_metrics(path, [1], [0.0])
-    assert metrics.latest(tmp_path) == tmp_path / "final" / "metrics.parquet"
+    assert metrics_path(tmp_path) == tmp_path / "final" / "metrics.parquet"
 
 
 def test_curves_bin_planned_epochs_and_carry_the_last_return_over_empty_slices():

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import yaml
 
+from pwm.run_dir import STATUS_TIME
 from pwm.status import plan, render, report
 from pwm.status.cli import main
 from pwm.status.layout import Layout
@@ -92,7 +93,7 @@ def patch_status(results: Path, run: str, **fields) -> None:
 def age(results: Path, run: str, hours: float) -> None:
     """Make a run silent for `hours`: status.json's `updated` and metrics.parquet's mtime."""
     then = time.time() - hours * 3600
-    patch_status(results, run, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(then)))
+    patch_status(results, run, updated=time.strftime(STATUS_TIME, time.localtime(then)))
     os.utime(results / "runs" / run / "metrics.parquet", (then, then))
 
 

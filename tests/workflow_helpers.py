@@ -2,14 +2,16 @@
 and writing synthetic run folders in pwm-train's layout."""
 import json
 import os
-import time
 import subprocess
+import time
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pwm.run_dir import STATUS_TIME
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
@@ -44,7 +46,7 @@ def job_counts(output: str) -> dict[str, int]:
 def utc(minutes_ago: float = 0.0) -> str:
     """A status.json timestamp (pwm.run_dir's format)."""
     moment = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return moment.strftime(STATUS_TIME)
 
 
 def write_run(root: Path, task: str, size: str, variant: str, seed: int, *, epochs: int = 40,

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pwm.analysis import runs as rundir
@@ -35,6 +36,12 @@ def read_evaluations(record: Mapping) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _training_summary(metrics: pd.DataFrame, collapse_drop: float) -> dict:
+    if "episode_return" not in metrics:
+        return rundir.training_summary(np.empty(0), np.empty(0), collapse_drop)[0]
+    return rundir.training_summary(metrics["epoch"].to_numpy(), metrics["episode_return"].to_numpy(), collapse_drop)[0]
+
+
 def summarize_run(record: Mapping, status: dict | None, metrics: pd.DataFrame, evaluations: pd.DataFrame,
                   settings: Mapping, now: datetime) -> dict:
     """One row of runs.parquet."""
@@ -46,7 +53,7 @@ def summarize_run(record: Mapping, status: dict | None, metrics: pd.DataFrame, e
         "kind": variant.kind, "integrator": variant.integrator or "", "substeps": variant.substeps or 0,
         "outcome": state, "reason": status.get("reason") or "",
         **rundir.progress_summary(status, metrics, record["epochs"], state),
-        **rundir.training_summary(metrics, settings["collapse_drop"]),
+        **_training_summary(metrics, settings["collapse_drop"]),
         **rundir.evaluation_summary(evaluations, record["epochs"]),
         **rundir.read_param_counts(Path(record["run_dir"])),
         "host": status.get("host") or "", "slurm_job_id": status.get("slurm_job_id") or "",

@@ -25,9 +25,10 @@ from datetime import datetime
 
 import numpy as np
 
+from pwm.run_dir import STATUS_TIME
+
 WINDOW = 10  # "first-10" / "final-10": the example status report's convention
 SIGNIFICANCE = 4.0  # standard errors: the peak is a maximum over hundreds of windows, so not 2
-STATUS_TIME = "%Y-%m-%dT%H:%M:%S%z"  # pwm.run_dir's format of `updated`
 
 
 def heartbeat(status: dict, metrics_mtime: float | None) -> float:

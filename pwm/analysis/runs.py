@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pwm.analysis.health import WINDOW, collapse, heartbeat, running_state
+from pwm.analysis.health import WINDOW, Collapse, collapse, heartbeat, running_state
 
 
 def read_status(run_dir: Path) -> dict | None:
@@ -24,12 +24,18 @@ def read_status(run_dir: Path) -> dict | None:
     return None
 
 
-def read_metrics(run_dir: Path) -> pd.DataFrame:
-    """final/metrics.parquet, else the live metrics.parquet, else an empty frame."""
+def metrics_path(run_dir: Path) -> Path | None:
+    """final/metrics.parquet when the run completed, else the live one, else None."""
     for path in (run_dir / "final" / "metrics.parquet", run_dir / "metrics.parquet"):
         if path.exists():
-            return pd.read_parquet(path)
-    return pd.DataFrame()
+            return path
+    return None
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame:
+    """The run's metrics (see metrics_path), or an empty frame."""
+    path = metrics_path(run_dir)
+    return pd.read_parquet(path) if path else pd.DataFrame()
 
 
 def read_param_counts(run_dir: Path) -> dict:
@@ -53,22 +59,24 @@ def outcome(status: dict | None, run_dir: Path, now: datetime, stale_after_minut
     return running_state(status, age_s, 60 * stale_after_minutes, socket.gethostname())[0]
 
 
-def training_summary(metrics: pd.DataFrame, collapse_drop: float) -> dict:
-    """Peak, first-10 and final-10 training return, and the collapse flag.
+def training_summary(epochs: np.ndarray, returns: np.ndarray, collapse_drop: float) -> tuple[dict, Collapse]:
+    """Peak, first-10 and final-10 training return and the collapse flag, plus the collapse
+    rule's own numbers; used by aggregate and by pwm-status alike.
 
     Epochs in which no episode finished log NaN and are skipped. The peak is the best single
     logged return (a diagnostic, optimistic by construction); `collapsed` is the rule of
-    pwm.analysis.health, which pwm-status applies too.
+    pwm.analysis.health.
     """
-    returns = metrics["episode_return"].dropna() if "episode_return" in metrics else pd.Series(dtype=float)
-    if returns.empty:
+    epochs, returns = np.asarray(epochs), np.asarray(returns, dtype=float)
+    rule = collapse(epochs, returns, collapse_drop)
+    finite = np.isfinite(returns)
+    r, e = returns[finite], epochs[finite]
+    if not len(r):
         return {"first10_return": np.nan, "peak_return": np.nan, "peak_epoch": np.nan,
-                "final10_return": np.nan, "collapsed": False}
-    first, final = returns.iloc[:WINDOW].mean(), returns.iloc[-WINDOW:].mean()
-    peak_index = returns.idxmax()
-    rule = collapse(metrics.loc[returns.index, "epoch"].to_numpy(), returns.to_numpy(), collapse_drop)
-    return {"first10_return": first, "peak_return": returns.loc[peak_index], "peak_epoch": metrics.loc[peak_index, "epoch"],
-            "final10_return": final, "collapsed": rule.collapsed}
+                "final10_return": np.nan, "collapsed": False}, rule
+    best = int(np.argmax(r))
+    return {"first10_return": float(r[:WINDOW].mean()), "peak_return": float(r[best]), "peak_epoch": e[best],
+            "final10_return": float(r[-WINDOW:].mean()), "collapsed": rule.collapsed}, rule
 
 
 def progress_summary(status: dict | None, metrics: pd.DataFrame, epochs: int, state: str) -> dict:

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pwm.analysis.plots import size_value
-from pwm.analysis.runs import WINDOW, read_status
+from pwm.analysis.runs import metrics_path, read_status, training_summary
 from pwm.analysis.sweep import Run
 from pwm.analysis import health
 from pwm.status import evaluations, jobs, metrics
@@ -75,17 +75,15 @@ def _training(m: metrics.Metrics, epochs: float, state: str, drop: float) -> dic
     """Progress, pace and training-return diagnostics."""
     finite = np.isfinite(m.episode_return)
     r, e = m.episode_return[finite], m.epoch[finite]
+    summary, c = training_summary(m.epoch, m.episode_return, drop)
     row = {"epoch": int(m.epoch[-1]) if len(m.epoch) else 0, "wall_s": m.wall_total,
            "current_return": r[-1] if len(r) else np.nan, "current_epoch": e[-1] if len(r) else np.nan,
-           "peak_return": r.max() if len(r) else np.nan, "peak_epoch": e[np.argmax(r)] if len(r) else np.nan,
-           "final10_return": r[-WINDOW:].mean() if len(r) else np.nan, "eta_s": np.nan}
+           **summary, "smoothed_peak": c.peak, "smoothed_peak_epoch": c.peak_epoch, "eta_s": np.nan}
     if state == "running" and m.wall_s is not None and len(m.epoch) > 1:
         start = int(np.searchsorted(m.epoch, m.epoch[-1] - ETA_EPOCHS))
         spent = m.wall_s[-1] - m.wall_s[start]
         if spent > 0:
             row["eta_s"] = (epochs - m.epoch[-1]) * spent / (m.epoch[-1] - m.epoch[start])
-    c = health.collapse(m.epoch, m.episode_return, drop)
-    row.update(collapsed=c.collapsed, first10_return=c.first, smoothed_peak=c.peak, smoothed_peak_epoch=c.peak_epoch)
     return row
 
 
@@ -93,7 +91,7 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
              preflight: Mapping) -> tuple[dict, Curve | None, Failure | None]:
     """A run's row, its learning curve (None without metrics) and its failure (if it failed)."""
     status = read_status(layout.run_dir(run))
-    path = metrics.latest(layout.run_dir(run))
+    path = metrics_path(layout.run_dir(run))
     mtime = path.stat().st_mtime if path else None
     age = now - health.heartbeat(status, mtime) if status else np.nan
     outcome, note, failure = _outcome(layout, run, status, age, settings, preflight)

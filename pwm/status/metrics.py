@@ -30,13 +30,6 @@ class Metrics:
 NONE = Metrics(np.empty(0), np.empty(0), np.nan, np.nan)
 
 
-def latest(run_dir: Path) -> Path | None:
-    """final/metrics.parquet when the run completed, else the live one, else None."""
-    for path in (run_dir / "final" / "metrics.parquet", run_dir / "metrics.parquet"):
-        if path.exists():
-            return path
-    return None
-
 
 def column_range(meta: pq.FileMetaData, index: int) -> tuple | None:
     """(min, max) of a column from the footer statistics of every row group; None if any lacks them."""
