@@ -35,9 +35,9 @@ class Actor(nn.Module):
         self.register_buffer("action_mask", torch.ones(action_dim) if action_mask is None else action_mask.float())
 
     @classmethod
-    def from_config(cls, model_cfg, latent_dim: int, action_dim: int) -> "Actor":
+    def from_config(cls, model_cfg, latent_dim: int, action_dim: int, action_mask=None) -> "Actor":
         m = model_cfg
-        return cls(latent_dim, m.actor_dims, action_dim, m.log_std_init, m.log_std_min, m.log_std_max)
+        return cls(latent_dim, m.actor_dims, action_dim, m.log_std_init, m.log_std_min, m.log_std_max, action_mask)
 
     def forward(self, z: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
         mean = self.mean(z)
@@ -58,18 +58,23 @@ class Critics(nn.Module):
         return torch.stack([net(z) for net in self.nets])  # [n, ..., 1]
 
 
-def _check_finite(name: str, value: torch.Tensor) -> None:
+def check_finite(name: str, value: torch.Tensor) -> None:
     if not torch.isfinite(value).all():
         raise DivergenceError(name)
 
 
 class Agent:
-    def __init__(self, cfg, obs_dim: int, action_dim: int, device: torch.device):
+    """Single-task: builds its own world model. Multi-task (one policy per task through a shared
+    world model): pass `world_model`, the task's `action_mask` over the padded actions, and the
+    task id to every method that touches the world model."""
+
+    def __init__(self, cfg, obs_dim: int, action_dim: int, device: torch.device,
+                 world_model: WorldModel | None = None, action_mask: torch.Tensor | None = None):
         self.cfg, self.device = cfg, device
         a, m = cfg.agent, cfg.model
-        self.world_model = WorldModel(cfg, obs_dim, action_dim).to(device)
+        self.world_model = (world_model or WorldModel(cfg, obs_dim, action_dim)).to(device)
         latent = self.world_model.latent_dim
-        self.actor = Actor.from_config(m, latent, action_dim)
+        self.actor = Actor.from_config(m, latent, action_dim, action_mask)
         self.critics = Critics(latent, m.critic_dims, m.num_critics)
         init_weights(self.actor)
         init_weights(self.critics)
@@ -82,44 +87,32 @@ class Agent:
 
     # --- acting -------------------------------------------------------------------------
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        z = self.world_model.encode(torch.as_tensor(obs, device=self.device))
+    def act(self, obs: np.ndarray, deterministic: bool = False, task=None) -> np.ndarray:
+        z = self.world_model.encode(torch.as_tensor(obs, device=self.device), task)
         return self.actor(z, deterministic).cpu().numpy()
 
     # --- world model --------------------------------------------------------------------
     def update_world_model(self, batch: dict) -> dict:
         a = self.cfg.agent
-        wm = self.world_model
-        with torch.no_grad():
-            targets = wm.encode(batch["next_obs"])
-        z = wm.encode(batch["obs"])
-        dyn_loss = reward_loss = 0.0
-        for t in range(batch["action"].shape[0]):
-            weight = a.rho ** t
-            reward_loss = reward_loss + weight * wm.reward_head.loss(
-                wm.reward_logits(z, batch["action"][t]), batch["reward"][t]).mean()
-            z, step_loss = wm.dynamics.loss(z, batch["action"][t], targets[t])
-            dyn_loss = dyn_loss + weight * step_loss.mean()
-        horizon = batch["action"].shape[0]
-        loss = (a.consistency_coef * dyn_loss + a.reward_coef * reward_loss) / horizon
-        _check_finite("loss/dynamics", dyn_loss)
-        _check_finite("loss/reward", reward_loss)
+        loss, dyn_loss, reward_loss = self.world_model.sequence_loss(batch, a.rho, a.consistency_coef, a.reward_coef)
+        check_finite("loss/dynamics", dyn_loss)
+        check_finite("loss/reward", reward_loss)
         self.model_opt.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(wm.parameters(), a.model_grad_clip)
+        grad_norm = nn.utils.clip_grad_norm_(self.world_model.parameters(), a.model_grad_clip)
         self.model_opt.step()
-        return {"loss/dynamics": dyn_loss.item() / horizon, "loss/reward": reward_loss.item() / horizon,
+        return {"loss/dynamics": dyn_loss.item(), "loss/reward": reward_loss.item(),
                 "loss/world_model": loss.item(), "grad_norm/world_model": grad_norm.item()}
 
     # --- actor and critics --------------------------------------------------------------
-    def imagine(self, z: torch.Tensor):
+    def imagine(self, z: torch.Tensor, task=None):
         """Roll the actor through the world model for `horizon` steps, keeping the graph."""
         gamma = self.cfg.agent.gamma
         latents, rewards, ret, discount = [z], [], 0.0, 1.0
         for _ in range(self.cfg.agent.horizon):
             action = self.actor(z.detach())
-            r = self.world_model.reward(z, action)
-            z = self.world_model.next(z, action)
+            r = self.world_model.reward(z, action, task)
+            z = self.world_model.next(z, action, task)
             ret = ret + discount * r
             discount *= gamma
             latents.append(z)
@@ -127,13 +120,13 @@ class Agent:
         terminal = self.critics(z).min(0).values
         return torch.stack(latents), torch.stack(rewards), ret + discount * terminal
 
-    def update_actor_critic(self, obs: torch.Tensor) -> dict:
+    def update_actor_critic(self, obs: torch.Tensor, task=None) -> dict:
         a = self.cfg.agent
         with torch.no_grad():
-            z0 = self.world_model.encode(obs)
-        latents, rewards, returns = self.imagine(z0)
+            z0 = self.world_model.encode(obs, task)
+        latents, rewards, returns = self.imagine(z0, task)
         actor_loss = -returns.mean() / a.horizon
-        _check_finite("loss/actor", actor_loss)
+        check_finite("loss/actor", actor_loss)
         params = list(self.actor.parameters())
         grads = torch.autograd.grad(actor_loss, params)  # the world model and critics stay untouched
         for p, g in zip(params, grads):
@@ -155,7 +148,7 @@ class Agent:
         losses, norms = [], []
         for idx in torch.randperm(z.shape[0], device=z.device).chunk(a.critic_minibatches):
             loss = ((self.critics(z[idx]) - y[idx]) ** 2).mean(dim=(1, 2)).sum()
-            _check_finite("loss/critic", loss)
+            check_finite("loss/critic", loss)
             self.critic_opt.zero_grad(set_to_none=True)
             loss.backward()
             norms.append(nn.utils.clip_grad_norm_(self.critics.parameters(), a.critic_grad_clip).item())
@@ -187,7 +180,7 @@ class Agent:
     def assert_finite_parameters(self) -> None:
         for name, module in (("world_model", self.world_model), ("actor", self.actor), ("critics", self.critics)):
             for p in module.parameters():
-                _check_finite(f"parameters/{name}", p)
+                check_finite(f"parameters/{name}", p)
 
     def modules(self) -> dict[str, nn.Module]:
         return {"world_model": self.world_model, "actor": self.actor, "critics": self.critics,

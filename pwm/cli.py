@@ -1,5 +1,5 @@
 """Console entry points. Arguments are Hydra overrides (`key=value`); nothing is written
-outside the paths given. Exit codes of pwm-train: 0 completed, 1 failed, 2 invalid config,
+outside the paths given. Exit codes of pwm-train, pwm-mt-world-model and pwm-mt-policy: 0 completed, 1 failed, 2 invalid config,
 3 diverged, 73 run directory locked by another trainer, 75 interrupted by SIGTERM / SIGINT /
 SIGUSR1 after writing a checkpoint (rerun the same command to resume)."""
 import logging
@@ -29,13 +29,14 @@ def _compose(name: str, argv: list[str]):
         raise SystemExit(2) from None
 
 
-def train_main(argv: list[str] | None = None) -> int:
+def _run_loop(config_name: str, make_loop, argv: list[str] | None) -> int:
+    """Compose, lock the run folder, run an EpochLoop; exit codes as in this module's docstring."""
     _setup()
     from pwm.config import ConfigError
+    from pwm.loop import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED
     from pwm.run_dir import RunDir, RunDirLockedError
-    from pwm.trainer import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, Trainer
 
-    cfg = _compose("train", sys.argv[1:] if argv is None else argv)
+    cfg = _compose(config_name, sys.argv[1:] if argv is None else argv)
     if not cfg.run_dir:
         _log("invalid configuration: run_dir=PATH is required")
         return EXIT_CONFIG
@@ -46,16 +47,61 @@ def train_main(argv: list[str] | None = None) -> int:
         _log(str(err))
         return EXIT_LOCKED
     try:
-        return Trainer(cfg, log=_log).run(run)
+        return make_loop(cfg).run(run)
     except ConfigError as err:
         _log(f"invalid configuration: {err}")
         return EXIT_CONFIG
     except Exception as err:
         traceback.print_exc()
-        run.write_status("failed", reason=f"{type(err).__name__}: {err}", task=cfg.task, size=cfg.size, seed=cfg.seed)
+        run.write_status("failed", reason=f"{type(err).__name__}: {err}",
+                         **{k: getattr(cfg, k) for k in ("task", "tasks", "size", "seed") if hasattr(cfg, k)})
         return EXIT_FAILED
     finally:
         lock.close()
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    """pwm-train: one online single-task PWM run."""
+    def make(cfg):
+        from pwm.trainer import Trainer
+        return Trainer(cfg, log=_log)
+    return _run_loop("train", make, argv)
+
+
+def mt_world_model_main(argv: list[str] | None = None) -> int:
+    """pwm-mt-world-model: offline training of a multi-task world model on chunk files."""
+    def make(cfg):
+        from pwm.multitask.pretrain import Pretrainer
+        return Pretrainer(cfg, log=_log)
+    return _run_loop("pretrain", make, argv)
+
+
+def mt_policy_main(argv: list[str] | None = None) -> int:
+    """pwm-mt-policy: one task's policy through a pre-trained multi-task world model."""
+    def make(cfg):
+        from pwm.multitask.policy import TaskPolicyTrainer
+        return TaskPolicyTrainer(cfg, log=_log)
+    return _run_loop("task_policy", make, argv)
+
+
+def mt_data_main(argv: list[str] | None = None) -> int:
+    """pwm-mt-data: one TD-MPC2 chunk file, from a finished run's buffer or a random policy."""
+    _setup()
+    from pwm.multitask.data import DatasetError, write_chunk
+    from pwm.multitask.sources import collect_random, episodes_from_run
+
+    cfg = _compose("data", sys.argv[1:] if argv is None else argv)
+    if not cfg.out or not (cfg.run_dir or cfg.task) or cfg.episodes < 1:
+        _log("invalid configuration: out=FILE.pt and either run_dir=RUN or task=TASK (episodes>=1) are required")
+        return 2
+    try:
+        episodes = episodes_from_run(Path(cfg.run_dir)) if cfg.run_dir else collect_random(cfg.task, cfg.episodes, cfg.seed)
+    except DatasetError as err:
+        _log(str(err))
+        return 1
+    write_chunk(episodes, Path(cfg.out))
+    _log(f"{cfg.out}: {len(episodes)} episodes of {episodes.obs.shape[1] - 1} steps")
+    return 0
 
 
 def eval_main(argv: list[str] | None = None) -> int:
@@ -75,22 +121,30 @@ def eval_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def preflight_main(argv: list[str] | None = None) -> int:
+def preflight_main(argv: list[str] | None = None, name: str = "preflight") -> int:
+    """pwm-preflight (single-task) and pwm-mt-preflight (multi-task, name=mt_preflight)."""
     _setup()
     from pwm.run_dir import write_json_atomic
-    from pwm.trainer import preflight
 
-    cfg = _compose("preflight", sys.argv[1:] if argv is None else argv)
+    cfg = _compose(name, sys.argv[1:] if argv is None else argv)
+    if name == "mt_preflight":
+        from pwm.multitask.preflight import preflight
+    else:
+        from pwm.trainer import preflight
     if not cfg.out:
         _log("invalid configuration: out=FILE.json is required")
         return 2
     try:
         report = preflight(cfg)
     except Exception:
-        _log(f"preflight FAILED for task={cfg.task} size={cfg.size} dynamics={cfg.dynamics}:")
+        _log(f"preflight FAILED for task={getattr(cfg, 'task', None) or cfg.tasks} size={cfg.size} dynamics={cfg.dynamics}:")
         traceback.print_exc()
         return 1
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(cfg.out), report)
     _log(f"preflight ok: {report['task']} {report['size']} {report['variant']} in {report['seconds']:.1f}s")
     return 0
+
+
+def mt_preflight_main(argv: list[str] | None = None) -> int:
+    return preflight_main(argv, name="mt_preflight")

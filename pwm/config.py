@@ -97,6 +97,66 @@ class TrainConfig:
 
 
 @dataclass
+class PretrainConfig:
+    """Offline multi-task world model: TD-MPC2's loss on the chunk files in `data`. Of `agent`,
+    the world-model keys apply (batch_size, model_horizon, rho, *_coef, model_lr, final_lr,
+    model_grad_clip)."""
+    run_dir: str = ""
+    tasks: List[str] = field(default_factory=list)  # the task set, in the order of its embedding rows
+    data: List[str] = field(default_factory=list)  # chunk files, or directories of *.pt chunk files
+    data_task_ids: List[str] = field(default_factory=list)  # names of the data's task ids; empty: MT30 order
+    size: str = "1M"
+    seed: int = 1
+    device: str = "cpu"
+    threads: int = 1
+    epochs: int = 100
+    checkpoint_every: int = 25
+    log_every: int = 10
+    updates_per_epoch: int = 10  # world-model updates per epoch
+    task_dim: int = 96  # task embedding width (TD-MPC2's multi-task value)
+    dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+
+
+@dataclass
+class TaskPolicyConfig:
+    """One task's policy learned through a pre-trained multi-task world model (frozen unless
+    `finetune`), from that task's observations in `data`. Of `model`, the actor and critic keys
+    apply; the world model's own settings come from its checkpoint."""
+    run_dir: str = ""
+    world_model: str = ""  # checkpoint written by pwm-mt-world-model
+    task: str = ""
+    data: List[str] = field(default_factory=list)
+    data_task_ids: List[str] = field(default_factory=list)
+    seed: int = 1
+    device: str = "cpu"
+    threads: int = 1
+    epochs: int = 100
+    checkpoint_every: int = 25
+    log_every: int = 10
+    finetune: bool = False  # also train the world model on this task's sequences (agent.model_updates_per_epoch)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+
+
+@dataclass
+class DataConfig:
+    """One chunk file of a task's episodes: exported from a finished single-task run's replay
+    buffer (`run_dir`), or collected with a random policy (`task`, `episodes`)."""
+    out: str = ""
+    run_dir: str = ""
+    task: str = ""
+    episodes: int = 16
+    seed: int = 1
+
+
+@dataclass
+class MultiTaskPreflightConfig(PretrainConfig):
+    out: str = ""  # JSON file written when the smoke test passes
+
+
+@dataclass
 class PreflightConfig(TrainConfig):
     out: str = ""  # JSON file written when the smoke test passes
 
@@ -116,6 +176,10 @@ def _store() -> None:
     cs.store(name="train", node=TrainConfig)
     cs.store(name="preflight", node=PreflightConfig)
     cs.store(name="eval", node=EvalConfig)
+    cs.store(name="pretrain", node=PretrainConfig)
+    cs.store(name="task_policy", node=TaskPolicyConfig)
+    cs.store(name="data", node=DataConfig)
+    cs.store(name="mt_preflight", node=MultiTaskPreflightConfig)
 
 
 def compose_config(name: str, overrides: list[str]):
@@ -124,8 +188,10 @@ def compose_config(name: str, overrides: list[str]):
     with tempfile.TemporaryDirectory() as empty, initialize_config_dir(config_dir=empty, version_base="1.3"):
         cfg = compose(config_name=name, overrides=overrides)
     obj = OmegaConf.to_object(cfg)
-    if isinstance(obj, TrainConfig):
-        validate_train(obj)
+    validate = {TrainConfig: validate_train, PreflightConfig: validate_train, PretrainConfig: validate_pretrain,
+                MultiTaskPreflightConfig: validate_task_set, TaskPolicyConfig: validate_task_policy}.get(type(obj))
+    if validate:
+        validate(obj)
     return obj
 
 
@@ -144,39 +210,81 @@ def _at_least(key: str, value, low) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed; it must be >= {low}")
 
 
-def validate_train(c: TrainConfig) -> None:
-    _one_of("task", c.task, TASKS)
+def _validate_world_model(c) -> None:
+    """Keys that shape a world model: size, dynamics, reward head."""
     _one_of("size", c.size, list(SIZES))
     _one_of("dynamics.kind", c.dynamics.kind, DYNAMICS_KINDS)
     _one_of("dynamics.integrator", c.dynamics.integrator, INTEGRATORS)
     _one_of("model.reward_head", c.model.reward_head, REWARD_HEADS)
     _at_least("dynamics.substeps", c.dynamics.substeps, 1)
+    _at_least("model.num_bins", c.model.num_bins, 2)
+    latent = SIZES[c.size].latent_dim
+    if latent % c.model.simnorm_dim:
+        raise ConfigError(f"model.simnorm_dim={c.model.simnorm_dim} must divide the latent size {latent} of size {c.size}")
+
+
+def _validate_loop(c) -> None:
+    """Keys every epoch loop has."""
     _at_least("epochs", c.epochs, 1)
     _at_least("checkpoint_every", c.checkpoint_every, 1)
+    _at_least("log_every", c.log_every, 1)
     _at_least("seed", c.seed, 0)
     _at_least("threads", c.threads, 1)
+    _at_least("agent.batch_size", c.agent.batch_size, 1)
+    _at_least("agent.model_horizon", c.agent.model_horizon, 1)
+
+
+def _validate_actor_critic(c) -> None:
+    _at_least("agent.horizon", c.agent.horizon, 1)
+    _at_least("agent.actor_batch_size", c.agent.actor_batch_size, 2)
+    _at_least("model.num_critics", c.model.num_critics, 1)
+
+
+def validate_train(c: TrainConfig) -> None:
+    _one_of("task", c.task, TASKS)
+    _validate_world_model(c)
+    _validate_loop(c)
+    _validate_actor_critic(c)
     _at_least("env.num_envs", c.env.num_envs, 1)
     _at_least("env.steps_per_epoch", c.env.steps_per_epoch, 1)
     if c.env.action_repeat is not None:
         _at_least("env.action_repeat", c.env.action_repeat, 1)
-    _at_least("agent.horizon", c.agent.horizon, 1)
-    _at_least("agent.model_horizon", c.agent.model_horizon, 1)
-    _at_least("agent.batch_size", c.agent.batch_size, 1)
-    _at_least("agent.actor_batch_size", c.agent.actor_batch_size, 2)
-    _at_least("model.num_bins", c.model.num_bins, 2)
-    _at_least("model.num_critics", c.model.num_critics, 1)
-    latent = SIZES[c.size].latent_dim
-    if latent % c.model.simnorm_dim:
-        raise ConfigError(f"model.simnorm_dim={c.model.simnorm_dim} must divide the latent size {latent} of size {c.size}")
     if c.agent.buffer_capacity < c.env.num_envs * (c.agent.model_horizon + 2):
         raise ConfigError(f"agent.buffer_capacity={c.agent.buffer_capacity} is too small for {c.env.num_envs} envs")
+
+
+def validate_task_set(c: PretrainConfig) -> None:
+    if not c.tasks:
+        raise ConfigError("tasks=[...] is required: the task set of the multi-task world model")
+    for task in c.tasks:
+        _one_of("tasks", task, TASKS)
+    if len(set(c.tasks)) != len(c.tasks):
+        raise ConfigError(f"tasks={c.tasks} names a task twice")
+    _validate_world_model(c)
+    _validate_loop(c)
+    _at_least("updates_per_epoch", c.updates_per_epoch, 1)
+    _at_least("task_dim", c.task_dim, 1)
+
+
+def validate_pretrain(c: PretrainConfig) -> None:
+    validate_task_set(c)
+    if not c.data:
+        raise ConfigError("data=[...] is required: chunk files or directories of them")
+
+
+def validate_task_policy(c: TaskPolicyConfig) -> None:
+    _one_of("task", c.task, TASKS)
+    if not c.world_model or not c.data:
+        raise ConfigError("world_model=CHECKPOINT and data=[...] are required")
+    _validate_loop(c)
+    _validate_actor_critic(c)
 
 
 def to_yaml(cfg) -> str:
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
 
 
-def from_yaml_text(text: str) -> TrainConfig:
-    """Rebuild a TrainConfig saved by `to_yaml` (checkpoints and run folders carry it)."""
-    base = OmegaConf.structured(TrainConfig)
+def from_yaml_text(text: str, cls=TrainConfig):
+    """Rebuild a config saved by `to_yaml` (checkpoints and run folders carry it)."""
+    base = OmegaConf.structured(cls)
     return OmegaConf.to_object(OmegaConf.merge(base, OmegaConf.create(text)))

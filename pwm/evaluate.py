@@ -14,7 +14,7 @@ from pwm.world_model import WorldModel
 
 
 class Policy:
-    """The acting half of a checkpoint: encoder + actor."""
+    """The acting half of a single-task checkpoint: encoder + actor."""
 
     def __init__(self, weights: dict, device="cpu"):
         self.cfg = from_yaml_text(weights["config"])
@@ -23,12 +23,50 @@ class Policy:
         self.world_model.load_state_dict(weights["world_model"])
         self.actor = Actor.from_config(self.cfg.model, self.world_model.latent_dim, weights["action_dim"]).to(self.device)
         self.actor.load_state_dict(weights["actor"])
-        self.epoch, self.env_steps = weights["epoch"], weights["env_steps"]
+        self.task, self.action_repeat = self.cfg.task, self.cfg.env.action_repeat
+        self.labels = {"task": self.cfg.task, "size": self.cfg.size, "variant": variant_name(self.cfg.dynamics),
+                       "seed": self.cfg.seed, "checkpoint_epoch": weights["epoch"], "env_steps": weights["env_steps"]}
 
     @torch.no_grad()
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         z = self.world_model.encode(torch.as_tensor(obs, device=self.device))
         return self.actor(z, deterministic=True).cpu().numpy()
+
+
+class MultiTaskPolicy:
+    """The acting half of a per-task policy checkpoint: observations padded to the task set's
+    width, encoded with the task's embedding; the padded action dimensions are dropped."""
+
+    def __init__(self, weights: dict, device="cpu"):
+        from pwm.config import PretrainConfig, TaskPolicyConfig
+        from pwm.multitask.pretrain import build_world_model
+        from pwm.multitask.tasks import TaskSet
+
+        self.cfg = from_yaml_text(weights["config"], TaskPolicyConfig)
+        wm_cfg = from_yaml_text(weights["world_model_config"], PretrainConfig)
+        self.device = torch.device(device)
+        self.task_set = TaskSet.from_dict(weights["task_set"])
+        self.world_model = build_world_model(wm_cfg, self.task_set).to(self.device)
+        self.world_model.load_state_dict(weights["world_model"])
+        self.actor = Actor.from_config(self.cfg.model, self.world_model.latent_dim, self.task_set.action_dim,
+                                       self.task_set.action_mask(self.cfg.task)).to(self.device)
+        self.actor.load_state_dict(weights["actor"])
+        self.task, self.action_repeat = self.cfg.task, None
+        index = self.task_set.index(self.task)
+        self.task_id = torch.tensor([index], device=self.device)
+        self.action_dim = self.task_set.action_dims[index]
+        self.labels = {"task": self.task, "size": wm_cfg.size, "variant": variant_name(wm_cfg.dynamics),
+                       "seed": self.cfg.seed, "checkpoint_epoch": weights["epoch"], "env_steps": 0}
+
+    @torch.no_grad()
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        obs = torch.as_tensor(self.task_set.pad_obs(obs), device=self.device)
+        z = self.world_model.encode(obs, self.task_id.expand(len(obs)))
+        return self.actor(z, deterministic=True)[:, :self.action_dim].cpu().numpy()
+
+
+def load_policy(weights: dict, device="cpu"):
+    return (MultiTaskPolicy if weights.get("kind") == "multitask-policy" else Policy)(weights, device)
 
 
 def run_episodes(policy, task: str, seeds: list[int], action_repeat: int | None = None) -> list[dict]:
@@ -47,16 +85,13 @@ def run_episodes(policy, task: str, seeds: list[int], action_repeat: int | None 
 
 
 def evaluate_checkpoint(path: Path, episodes: int, seed_base: int, device="cpu", batch: int = 16) -> pd.DataFrame:
-    policy = Policy(checkpoint.load(path, device), device)
-    cfg = policy.cfg
+    policy = load_policy(checkpoint.load(path, device), device)
     seeds = [seed_base + i for i in range(episodes)]
     results = []
     for start in range(0, episodes, batch):
-        results += run_episodes(policy, cfg.task, seeds[start:start + batch], cfg.env.action_repeat)
+        results += run_episodes(policy, policy.task, seeds[start:start + batch], policy.action_repeat)
     df = pd.DataFrame(results)
     df.insert(0, "episode", range(len(df)))
-    for col, value in reversed(list({
-        "task": cfg.task, "size": cfg.size, "variant": variant_name(cfg.dynamics), "seed": cfg.seed,
-        "checkpoint_epoch": policy.epoch, "env_steps": policy.env_steps}.items())):
+    for col, value in reversed(list(policy.labels.items())):
         df.insert(0, col, value)
     return df

@@ -62,23 +62,51 @@ class WorldModel(nn.Module):
         init_weights(self)
         zero_last_linear(self.reward_head.net)
 
-    def task_context(self, task: torch.Tensor | None) -> torch.Tensor | None:
-        return None if self.task_emb is None else self.task_emb(task)
+    def task_context(self, task: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+        """The task embedding [B, task_dim] for task ids [B], broadcast over `like`'s leading dims."""
+        if self.task_emb is None:
+            return None
+        if task is None:
+            raise ValueError("a multi-task world model needs the task ids")
+        emb = self.task_emb(task)
+        return emb.expand(*like.shape[:-1], emb.shape[-1])
 
     def encode(self, obs, task=None):
-        ctx = self.task_context(task)
+        ctx = self.task_context(task, obs)
         return self.encoder(obs if ctx is None else torch.cat([obs, ctx], -1))
 
     def next(self, z, a, task=None):
-        return self.dynamics.next(z, a, self.task_context(task))
+        return self.dynamics.next(z, a, self.task_context(task, z))
 
     def reward_logits(self, z, a, task=None):
-        ctx = self.task_context(task)
+        ctx = self.task_context(task, z)
         return self.reward_head(torch.cat([z, a] if ctx is None else [z, a, ctx], -1))
 
     def reward(self, z, a, task=None):
         """Decoded scalar reward [B, 1]."""
         return self.reward_head.decode(self.reward_logits(z, a, task))
+
+    def sequence_loss(self, batch: dict, rho: float, consistency_coef: float, reward_coef: float):
+        """TD-MPC2's world-model loss on real sequences: latent consistency (the dynamics' own
+        loss against the stop-gradient encoding of the next observations) plus the reward head's
+        loss, each step weighted by rho^t, divided by the horizon. `batch` holds obs [B, D],
+        next_obs [L, B, D], action [L, B, A], reward [L, B, 1] and, multi-task, task [B].
+        Returns (loss, dynamics loss, reward loss)."""
+        task = batch.get("task")
+        with torch.no_grad():
+            targets = self.encode(batch["next_obs"], task)
+        z = self.encode(batch["obs"], task)
+        ctx = self.task_context(task, z)
+        dyn_loss = reward_loss = 0.0
+        horizon = batch["action"].shape[0]
+        for t in range(horizon):
+            weight = rho ** t
+            za = torch.cat([z, batch["action"][t]] if ctx is None else [z, batch["action"][t], ctx], -1)
+            reward_loss = reward_loss + weight * self.reward_head.loss(self.reward_head(za), batch["reward"][t]).mean()
+            z, step_loss = self.dynamics.loss(z, batch["action"][t], targets[t], ctx)
+            dyn_loss = dyn_loss + weight * step_loss.mean()
+        loss = (consistency_coef * dyn_loss + reward_coef * reward_loss) / horizon
+        return loss, dyn_loss / horizon, reward_loss / horizon
 
     def param_counts(self) -> dict[str, int]:
         counts = {"encoder": count_params(self.encoder), "dynamics": count_params(self.dynamics),
