@@ -16,14 +16,15 @@ from pwm.analysis.schemas import TABLES
 from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, snakemake
 
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
+TINY_MULTITASK = REPO / "tests" / "configs" / "tiny_multitask.yaml"
 PROFILE = REPO / "profiles" / "default"
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
-    run = snakemake("--configfile", TINY, cwd=workdir, profile=PROFILE, timeout=1200)
-    report = snakemake("--configfile", TINY, "--report", "report.html", cwd=workdir, timeout=300)
+    run = snakemake("--configfile", TINY, TINY_MULTITASK, cwd=workdir, profile=PROFILE, timeout=1200)
+    report = snakemake("--configfile", TINY, TINY_MULTITASK, "--report", "report.html", cwd=workdir, timeout=300)
     return workdir, run, report
 
 
@@ -43,6 +44,29 @@ def test_tiny_sweep_runs_end_to_end(tiny_run):
     assert board.loc["flow-euler-k2", "verdict"] in {"better", "worse", "not distinguishable"}
     for figure in ("learning_curves", "evaluation_curves", "substeps", "size_scaling"):
         assert (workdir / "results" / "report" / "cartpole-swingup" / f"{figure}.svg").stat().st_size > 0
+
+
+def test_multitask_sweep_runs_in_the_same_dag(tiny_run):
+    """One world model over {cartpole-swingup, pendulum-swingup}: cartpole's data from the four
+    single-task runs' buffers, pendulum's from random episodes; a policy per task, evaluated."""
+    workdir, run, report = tiny_run
+    assert run.returncode == 0, run.stdout[-5000:]
+    data = workdir / "results" / "multitask" / "data"
+    assert sorted(p.name for p in (data / "cartpole-swingup").iterdir()) == [
+        "1M-flow-euler-k2-seed1.pt", "1M-flow-euler-k2-seed2.pt", "1M-mlp-seed1.pt", "1M-mlp-seed2.pt"]
+    assert (data / "pendulum-swingup" / "random.pt").exists()
+    rows = pd.read_parquet(workdir / "results" / "metrics" / "multitask.parquet")
+    assert sorted(rows.task) == ["cartpole-swingup", "pendulum-swingup"]
+    assert (rows.outcome == "completed").all() and rows.final_eval_return.notna().all()
+    assert rows.set_index("task").single_task_return.notna().tolist() == [True, False]
+    summary = pd.read_parquet(workdir / "results" / "metrics" / "multitask_summary.parquet")
+    assert summary[["task_set", "tasks", "n_seeds"]].values.tolist() == [["pair", 2, 1]]
+    assert summary.score.iloc[0] == pytest.approx((rows.final_eval_return / 1000).mean())
+    evaluations = list((workdir / "results" / "evaluations" / "multitask").rglob("*.parquet"))
+    assert len(evaluations) == 2 * 2  # tasks x policy checkpoints (epochs 1 and 2)
+    html = (workdir / "report.html").read_text()
+    page = base64.b64decode(re.search(r"multitask\.html;base64,([A-Za-z0-9+/=]+)", html).group(1)).decode()
+    assert "pair" in page and "pendulum-swingup" in page and "single-task score" in page
 
 
 def test_report_contains_the_leaderboard(tiny_run):

@@ -98,10 +98,44 @@ STATUS = {
     "collapsed": "runs flagged collapsed (any outcome)",
 }
 
+MULTITASK = {
+    "task_set": "name of the task set (config multitask.task_sets)",
+    "task": "the task of this policy",
+    "size": "size preset of the multi-task world model",
+    "variant": "dynamics variant of the multi-task world model",
+    "seed": "seed of the world model and its policies",
+    "outcome": "outcome of the policy's training (as in runs.parquet)",
+    "reason": "why the policy's training stopped, from status.json (empty when it did not stop)",
+    "final_eval_return": "mean evaluated return of the policy's final checkpoint in the real environment",
+    "normalised_score": "final_eval_return / 1,000 on dm_control (NaN on gymnasium tasks)",
+    "best_eval_return": "highest mean evaluated return over the policy's checkpoints (selection-biased)",
+    "run_dir": "the policy's run folder",
+    "single_task_return": "mean over seeds of the single-task final_eval_return, same task, size and variant",
+}
+
+MULTITASK_SUMMARY = {
+    "task_set": "name of the task set",
+    "size": "size preset",
+    "variant": "dynamics variant",
+    "tasks": "tasks in the set",
+    "n_seeds": "seeds whose policies all have an evaluated final checkpoint",
+    "score": "mean over seeds of the normalised score averaged over the set's tasks",
+    "score_ci_low": "lower bound of the bootstrap interval of score",
+    "score_ci_high": "upper bound of the bootstrap interval of score",
+    "single_task_seeds": "seeds of single-task runs (same size and variant) covering every task of the set",
+    "single_task_score": "the same score from those single-task runs",
+    "delta_vs_single_task": "score minus single_task_score",
+    "delta_ci_low": "lower bound of the bootstrap interval of the difference",
+    "delta_ci_high": "upper bound of the bootstrap interval of the difference",
+    "verdict": "better / worse (interval excludes 0), not distinguishable, too few seeds, no single-task runs of every task",
+}
+
 TABLES = {
     "training": TRAINING,
     "evaluations": EVALUATIONS,
     "runs": RUNS,
     "leaderboard": LEADERBOARD,
     "status": STATUS,
+    "multitask": MULTITASK,
+    "multitask_summary": MULTITASK_SUMMARY,
 }

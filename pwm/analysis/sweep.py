@@ -168,3 +168,79 @@ class Sweep:
                 for variant in self.variants:
                     for seed in self.seeds:
                         yield Run(task, size, variant, seed)
+
+
+# Keys the workflow sets itself for the multi-task commands (pwm-mt-world-model, pwm-mt-policy).
+MULTITASK_RESERVED_OVERRIDES = frozenset({
+    "run_dir", "tasks", "task", "data", "data_task_ids", "world_model", "size", "seed", "epochs",
+    "checkpoint_every", "device", "out", "finetune", "dynamics.kind", "dynamics.integrator", "dynamics.substeps",
+})
+
+
+@dataclass(frozen=True)
+class WorldModelRun:
+    """One multi-task world model: a task set at a size, dynamics variant and seed."""
+
+    task_set: str
+    tasks: tuple[str, ...]
+    size: str
+    variant: Variant
+    seed: int
+
+    def identity(self) -> dict:
+        return {"task_set": self.task_set, "size": self.size, "variant": self.variant.name, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class MultiTaskSweep:
+    """The `multitask` section: task sets x sizes x variants x seeds world models, each with one
+    policy per task of its set. Empty when no task set is configured."""
+
+    task_sets: Mapping[str, tuple[str, ...]]
+    sizes: tuple[str, ...]
+    variants: tuple[Variant, ...]
+    seeds: tuple[int, ...]
+    world_model: Budget
+    policy: Budget
+    finetune: bool
+    data_dir: str
+    data_task_ids: tuple[str, ...]
+    random_episodes: int
+
+    @classmethod
+    def from_config(cls, config: Mapping, known_tasks: Iterable[str], known_sizes: Iterable[str]) -> "MultiTaskSweep":
+        mt = config["multitask"]
+        known_tasks = list(known_tasks)
+        for name, tasks in mt["task_sets"].items():
+            check_allowed(f"multitask.task_sets.{name}", tasks, known_tasks)
+        check_allowed("multitask.sizes", mt["sizes"], known_sizes)
+        stages = {}
+        for stage in ("world_model", "policy"):
+            s = mt[stage]
+            reserved = sorted(set(s["overrides"]) & MULTITASK_RESERVED_OVERRIDES)
+            if reserved:
+                raise SweepConfigError(f"multitask.{stage}.overrides: {', '.join(reserved)} cannot be set here, "
+                                       "the workflow sets it for every multi-task job")
+            stages[stage] = Budget(s["epochs"], s["checkpoint_every"], dict(s["overrides"]))
+        data = mt["data"]
+        return cls({k: tuple(v) for k, v in mt["task_sets"].items()}, tuple(mt["sizes"]),
+                   tuple(expand_variants(mt["dynamics"])), tuple(mt["seeds"]), stages["world_model"],
+                   stages["policy"], bool(mt["policy"]["finetune"]), data["dir"], tuple(data["task_ids"]),
+                   data["random_episodes"])
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task of every set, each once, in first-seen order."""
+        return tuple(dict.fromkeys(t for tasks in self.task_sets.values() for t in tasks))
+
+    def world_models(self) -> Iterator[WorldModelRun]:
+        for name, tasks in self.task_sets.items():
+            for size in self.sizes:
+                for variant in self.variants:
+                    for seed in self.seeds:
+                        yield WorldModelRun(name, tasks, size, variant, seed)
+
+    def policies(self) -> Iterator[tuple[WorldModelRun, str]]:
+        for wm in self.world_models():
+            for task in wm.tasks:
+                yield wm, task

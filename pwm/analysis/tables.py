@@ -31,7 +31,7 @@ def _interval(estimate, low, high) -> str:
     return f"{_number(estimate)} [{_number(low)}, {_number(high)}]"
 
 
-TEXT_COLUMNS = {"task", "size", "variant", "verdict", "outcome", "host / job", "reason"}
+TEXT_COLUMNS = {"task", "task set", "size", "variant", "verdict", "outcome", "host / job", "reason"}
 
 
 def _table(frame: pd.DataFrame, classes: pd.DataFrame | None = None) -> str:
@@ -133,3 +133,32 @@ def runs_html(runs: pd.DataFrame) -> str:
     classes["outcome"] = np.where(runs.outcome.isin(["diverged", "failed", "stale"]), "warn", "")
     classes["collapsed"] = np.where(runs.collapsed, "warn", "")
     return _page("Runs", _table(shown, classes))
+
+
+def multitask_html(summary: pd.DataFrame, rows: pd.DataFrame, level: float) -> str:
+    """Per task set: the normalised score against the single-task runs of the same tasks, then
+    every policy's per-task return next to the single-task return of that task."""
+    if summary.empty:
+        return _page("Multi-task", "<p>No multi-task sweep is configured (config key <code>multitask.task_sets</code>).</p>")
+    scores = pd.DataFrame({
+        "task set": summary.task_set, "size": summary["size"], "variant": summary.variant,
+        "tasks": summary.tasks.astype(str), "seeds": summary.n_seeds.astype(str),
+        "score": [_interval(*v) for v in zip(summary.score, summary.score_ci_low, summary.score_ci_high)],
+        "single-task score": summary.single_task_score.map(lambda v: _number(v, 3)),
+        "delta": [_interval(*v) for v in zip(summary.delta_vs_single_task, summary.delta_ci_low, summary.delta_ci_high)],
+        "verdict": summary.verdict,
+    })
+    per_task = pd.DataFrame({
+        "task set": rows.task_set, "size": rows["size"], "variant": rows.variant, "seed": rows.seed.astype(str),
+        "task": rows.task, "outcome": rows.outcome, "final eval": rows.final_eval_return.map(_number),
+        "normalised": rows.normalised_score.map(lambda v: _number(v, 3)),
+        "single-task eval": rows.single_task_return.map(_number), "reason": rows.reason,
+    })
+    classes = pd.DataFrame("", index=per_task.index, columns=per_task.columns)
+    classes["outcome"] = np.where(rows.outcome.isin(["diverged", "failed", "stale"]), "warn", "")
+    body = (f"<p>Score: final-checkpoint evaluated return / 1,000 (dm_control), averaged over the set's tasks "
+            f"per seed, mean over seeds with a {level:.0%} bootstrap interval; the single-task score is the same "
+            "average over single-task runs of the same size and variant, and delta is their difference "
+            "(intervals of score differences, so 0.1 = 100 return points per task).</p>"
+            + _table(scores) + "<h2>Per task</h2>" + _table(per_task, classes))
+    return _page("Multi-task", body)

@@ -5,7 +5,7 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from pwm.analysis.sweep import Sweep, SweepConfigError, Variant, alternation, override_args
+from pwm.analysis.sweep import MultiTaskSweep, Sweep, SweepConfigError, Variant, alternation, override_args
 from pwm.envs import TASKS
 from pwm.presets import SIZES
 
@@ -14,14 +14,20 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 try:
     SWEEP = Sweep.from_config(config, known_tasks=TASKS, known_sizes=SIZES)
+    MULTITASK = MultiTaskSweep.from_config(config, known_tasks=TASKS, known_sizes=SIZES)
 except SweepConfigError as err:
     raise WorkflowError(f"Invalid config: {err}") from None
 
 
+if MULTITASK.data_dir and not os.path.isdir(MULTITASK.data_dir):
+    raise WorkflowError(f"Invalid config: multitask.data.dir={MULTITASK.data_dir!r} is not a directory")
+
+
 wildcard_constraints:
-    task=alternation(SWEEP.tasks),
-    size=alternation(SWEEP.sizes),
-    variant=alternation(v.name for v in SWEEP.variants),
+    task=alternation({*SWEEP.tasks, *MULTITASK.tasks}),
+    size=alternation({*SWEEP.sizes, *MULTITASK.sizes}),
+    variant=alternation({v.name for v in (*SWEEP.variants, *MULTITASK.variants)}),
+    task_set=alternation(MULTITASK.task_sets) or "(?!)",
     seed=r"\d+",
     epoch=r"[1-9]\d*",
 
@@ -90,6 +96,13 @@ def checkpoint_path(wildcards):
     return f"{run_dir(wildcards)}/checkpoints/epoch_{int(wildcards.epoch):06d}.pt"
 
 
+# One command evaluates single-task and multi-task policy checkpoints alike.
+EVALUATE_SHELL = (
+    "MUJOCO_GL=disable pwm-eval checkpoint={params.checkpoint} episodes={params.episodes}"
+    " out={output} {params.device} > {log} 2>&1"
+)
+
+
 def evaluation_files(run):
     epochs = SWEEP.budgets[run.size].checkpoint_epochs()
     return [EVALUATION.format(**run.identity(), epoch=epoch) for epoch in epochs]
@@ -140,7 +153,100 @@ def final_targets():
     figures = [rules.plot_learning_curves, rules.plot_evaluation_curves, rules.plot_substeps, rules.plot_size_scaling]
     return [
         *rules.aggregate.output,
+        *rules.aggregate_multitask.output,
         *rules.render_tables.output,
+        *rules.render_multitask_table.output,
         *rules.status_report.output,
         *expand([rule.output[0] for rule in figures], task=SWEEP.tasks),
     ]
+
+
+# --- multi-task -------------------------------------------------------------------------------
+MT_ROOT = "results/multitask/{task_set}/{size}/{variant}/seed{seed}"
+MT_WORLD_MODEL_DIR = f"{MT_ROOT}/world_model"
+MT_POLICY_DIR = f"{MT_ROOT}/policy/{{task}}"
+MT_EVALUATION = "results/evaluations/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}/epoch{epoch}.parquet"
+MT_DATA_FROM_RUN = "results/multitask/data/{task}/{size}-{variant}-seed{seed}.pt"
+MT_DATA_RANDOM = "results/multitask/data/{task}/random.pt"
+
+
+def mt_world_model_dir(wildcards):
+    return MT_WORLD_MODEL_DIR.format(**wildcards)
+
+
+def mt_policy_dir(wildcards):
+    return MT_POLICY_DIR.format(**wildcards)
+
+
+def mt_task_data(task):
+    """The pipeline's own chunk files of a task: one per single-task run of the task in this
+    sweep (its replay buffer), or random-policy episodes when there is none."""
+    runs = [run for run in SWEEP.runs() if run.task == task]
+    if runs:
+        return [MT_DATA_FROM_RUN.format(**run.identity()) for run in runs]
+    return [MT_DATA_RANDOM.format(task=task)]
+
+
+def mt_data_files(wildcards):
+    """Chunk files the world model of this task set trains on (none with multitask.data.dir)."""
+    if MULTITASK.data_dir:
+        return []
+    return [path for task in MULTITASK.task_sets[wildcards.task_set] for path in mt_task_data(task)]
+
+
+def mt_data_args(with_tasks):
+    """data=[...] (and data_task_ids) for pwm-mt-policy; with tasks=[...] for pwm-mt-world-model."""
+
+    def get(wildcards):
+        data = [MULTITASK.data_dir] if MULTITASK.data_dir else mt_data_files(wildcards)
+        tasks = {"tasks": list(MULTITASK.task_sets[wildcards.task_set])} if with_tasks else {}
+        ids = {"data_task_ids": list(MULTITASK.data_task_ids)} if MULTITASK.data_task_ids else {}
+        return override_args({**tasks, "data": data, **ids})
+
+    return get
+
+
+def mt_overrides(stage, rule):
+    """The stage's overrides (multitask.world_model / .policy), then the device."""
+
+    def get(wildcards):
+        device = {"device": "cuda"} if gpus(rule)(wildcards) > 0 else {}
+        return override_args(getattr(MULTITASK, stage).overrides, device)
+
+    return get
+
+
+def mt_stage(stage, key):
+    def get(wildcards):
+        return getattr(getattr(MULTITASK, stage), key)
+
+    return get
+
+
+def mt_policy_checkpoint(wildcards):
+    return f"{mt_policy_dir(wildcards)}/checkpoints/epoch_{int(wildcards.epoch):06d}.pt"
+
+
+def mt_policy_finished(wm, task):
+    return os.path.exists(f"{MT_POLICY_DIR.format(**wm.identity(), task=task)}/final/status.json")
+
+
+def mt_records():
+    """One record per planned policy for pwm.analysis.multitask; with report_scope=finished only
+    finished policies contribute evaluations (aggregating starts no training)."""
+    everything = config["report_scope"] == "all"
+    records = []
+    for wm, task in MULTITASK.policies():
+        epochs = MULTITASK.policy.checkpoint_epochs()
+        evaluations = [MT_EVALUATION.format(**wm.identity(), task=task, epoch=e) for e in epochs]
+        records.append({**wm.identity(), "task": task, "run_dir": MT_POLICY_DIR.format(**wm.identity(), task=task),
+                        "epochs": MULTITASK.policy.epochs,
+                        "evaluations": evaluations if everything or mt_policy_finished(wm, task) else []})
+    return records
+
+
+MT_RECORDS = mt_records()
+
+
+def mt_evaluations(wildcards):
+    return [path for record in MT_RECORDS for path in record["evaluations"]]

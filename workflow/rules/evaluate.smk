@@ -20,5 +20,4 @@ rule evaluate:
     conda:
         "../envs/pwm.yaml"
     shell:
-        "MUJOCO_GL=disable pwm-eval checkpoint={params.checkpoint} episodes={params.episodes}"
-        " out={output} {params.device} > {log} 2>&1"
+        EVALUATE_SHELL

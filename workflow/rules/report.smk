@@ -115,6 +115,27 @@ rule render_tables:
         "../scripts/render_tables.py"
 
 
+rule render_multitask_table:
+    input:
+        multitask=rules.aggregate_multitask.output.multitask,
+        summary=rules.aggregate_multitask.output.summary,
+    output:
+        report(
+            "results/report/multitask.html",
+            caption="../report/multitask.rst",
+            category="Tables",
+            labels={"table": "multi-task"},
+        ),
+    log:
+        "results/logs/report/multitask_table.log",
+    params:
+        analysis=lookup(dpath="analysis", within=config),
+    conda:
+        "../envs/pwm.yaml"
+    script:
+        "../scripts/render_multitask_table.py"
+
+
 # The status report (pwm-status): overall and per-run state, running runs with ETA, failures
 # grouped by cause, collapse and divergence flags, the leaderboard with intervals and verdicts.
 rule status_report:
