@@ -172,3 +172,18 @@ def test_the_whole_chain_from_cli_resumes_bit_identically_and_evaluates(finished
     df = pd.read_parquet(out)
     assert df[["task", "size", "variant", "checkpoint_epoch"]].drop_duplicates().values.tolist() == [["reacher-easy", "1M", "mlp", 2]]
     assert (df["length"] == 500).all()
+
+    # The world model stays frozen under the policy, unless finetune=true.
+    tuned = run_cli("pwm-mt-policy", [f"run_dir={tmp_path}/tuned", f"world_model={tmp_path}/wm/final/checkpoint.pt",
+                                      "task=reacher-easy", f"data=[{data}]", "epochs=1", "finetune=true",
+                                      "agent.actor_batch_size=8", "agent.horizon=4", "agent.batch_size=16",
+                                      "agent.model_updates_per_epoch=2"])
+    assert tuned.returncode == 0, tuned.stderr
+    pretrained = a["world_model"]
+    frozen = checkpoint.load(tmp_path / "pol/final/checkpoint.pt")["world_model"]
+    finetuned = checkpoint.load(tmp_path / "tuned/final/checkpoint.pt")["world_model"]
+    # (the embedding's max_norm renormalises looked-up rows in place: the same function)
+    renormed = lambda w: w / w.norm(dim=-1, keepdim=True).clamp(min=1)  # noqa: E731
+    assert torch.allclose(renormed(pretrained["task_emb.weight"]), renormed(frozen["task_emb.weight"]))
+    assert all(torch.equal(pretrained[k], frozen[k]) for k in pretrained if k != "task_emb.weight")
+    assert not all(torch.equal(pretrained[k], finetuned[k]) for k in pretrained if k != "task_emb.weight")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pwm.analysis.schemas import TABLES
-from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, snakemake
+from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, TOOL_ENV, snakemake
 
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
 TINY_MULTITASK = REPO / "tests" / "configs" / "tiny_multitask.yaml"
@@ -107,7 +107,7 @@ def test_a_killed_pipeline_resumes_training_on_rerun(tmp_path, kill):
     run_dir = tmp_path / "results" / "runs" / "cartpole-swingup" / "1M" / "mlp" / "seed1"
     cmd = [SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--workflow-profile", str(PROFILE), "--configfile", str(config)]
     pipeline = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "MUJOCO_GL": "disable"}, start_new_session=True)
+                                env=TOOL_ENV, start_new_session=True)
     try:
         wait_for_checkpoint(run_dir, 4, pipeline)
         os.killpg(pipeline.pid, kill)  # the whole process group: Snakemake and the trainer

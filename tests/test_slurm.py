@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE
+from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, TOOL_ENV
 
 CLUSTER = "pwm-ci"  # ClusterName in the slurm.conf that ci/slurm-cluster.sh writes
 CONFIGS = [REPO / "tests" / "configs" / "tiny.yaml", REPO / "tests" / "configs" / "slurm.yaml"]
@@ -34,8 +33,7 @@ LOCAL = ["--workflow-profile", REPO / "profiles" / "default"]  # what a plain `s
 ON_SLURM = [*LOCAL, "--profile", REPO / "profiles" / "slurm", "--profile", REPO / "profiles" / "slurm-local"]
 RUN = Path("results/runs/cartpole-swingup/1M/mlp/seed1")
 TRAIN_LOG = Path("results/logs/train/cartpole-swingup/1M/mlp/seed1.log")
-ENV = {**os.environ, "MUJOCO_GL": "disable",
-       "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+ENV = TOOL_ENV
 VOLATILE = ["wall_s", "eta_s", "updated", "slurm_job_id"]  # wall clock and job ids differ by nature
 LIMIT = 900  # seconds for any one Snakemake run; then `timeout` sends SIGINT and it cancels its jobs
 

@@ -16,6 +16,10 @@ from pwm.run_dir import STATUS_TIME
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# The environment of every Snakemake run in the tests: the rules call pwm-train & co. by name, so
+# the test interpreter's bin folder goes first on PATH, as an activated environment would put it.
+TOOL_ENV = {**os.environ, "MUJOCO_GL": "disable",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def snakemake(*args, cwd=REPO, timeout=300, profile="none") -> subprocess.CompletedProcess:
@@ -25,8 +29,7 @@ def snakemake(*args, cwd=REPO, timeout=300, profile="none") -> subprocess.Comple
     a path uses that profile.
     """
     cmd = [SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--workflow-profile", str(profile), *map(str, args)]
-    env = {**os.environ, "MUJOCO_GL": "disable"}
-    return subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    return subprocess.run(cmd, cwd=cwd, env=TOOL_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout)
 
 
