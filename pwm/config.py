@@ -80,16 +80,21 @@ class AgentConfig:
 
 
 @dataclass
-class TrainConfig:
+class LoopConfig:
+    """What every resumable epoch loop (pwm.loop) takes: its folder, seed, device and length."""
     run_dir: str = ""
-    task: str = "cartpole-swingup"
-    size: str = "1M"
     seed: int = 1
     device: str = "cpu"
     threads: int = 1  # torch intra-op threads; fixed so that CPU runs are bit-reproducible
     epochs: int = 500
     checkpoint_every: int = 50
     log_every: int = 10  # epochs between log lines when not on a terminal
+
+
+@dataclass
+class TrainConfig(LoopConfig):
+    task: str = "cartpole-swingup"
+    size: str = "1M"
     dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -97,21 +102,14 @@ class TrainConfig:
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(LoopConfig):
     """Offline multi-task world model: TD-MPC2's loss on the chunk files in `data`. Of `agent`,
     the world-model keys apply (batch_size, model_horizon, rho, *_coef, model_lr, final_lr,
     model_grad_clip)."""
-    run_dir: str = ""
     tasks: List[str] = field(default_factory=list)  # the task set, in the order of its embedding rows
     data: List[str] = field(default_factory=list)  # chunk files, or directories of *.pt chunk files
     data_task_ids: List[str] = field(default_factory=list)  # names of the data's task ids; empty: MT30 order
     size: str = "1M"
-    seed: int = 1
-    device: str = "cpu"
-    threads: int = 1
-    epochs: int = 100
-    checkpoint_every: int = 25
-    log_every: int = 10
     updates_per_epoch: int = 10  # world-model updates per epoch
     task_dim: int = 96  # task embedding width (TD-MPC2's multi-task value)
     dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
@@ -120,21 +118,14 @@ class PretrainConfig:
 
 
 @dataclass
-class TaskPolicyConfig:
+class TaskPolicyConfig(LoopConfig):
     """One task's policy learned through a pre-trained multi-task world model (frozen unless
     `finetune`), from that task's observations in `data`. Of `model`, the actor and critic keys
     apply; the world model's own settings come from its checkpoint."""
-    run_dir: str = ""
     world_model: str = ""  # checkpoint written by pwm-mt-world-model
     task: str = ""
     data: List[str] = field(default_factory=list)
     data_task_ids: List[str] = field(default_factory=list)
-    seed: int = 1
-    device: str = "cpu"
-    threads: int = 1
-    epochs: int = 100
-    checkpoint_every: int = 25
-    log_every: int = 10
     finetune: bool = False  # also train the world model on this task's sequences (agent.model_updates_per_epoch)
     model: ModelConfig = field(default_factory=ModelConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
