@@ -65,9 +65,8 @@ def read_chunk(path: Path) -> Episodes:
     obs = td["obs"].float().numpy()
     e, steps = obs.shape[:2]
     reward = td["reward"].float().numpy().reshape(e, steps)
-    task = td["task"].long().numpy()
-    task = np.broadcast_to(task.reshape(e, -1)[:, :1], (e, steps)) if task.size in (e, e * steps) else task
-    return Episodes(obs, td["action"].float().numpy(), reward, np.ascontiguousarray(task))
+    task = td["task"].long().reshape(e, -1)[:, :1].expand(e, steps)  # [E], [E, L+1] or [E, L+1, 1]: one task per episode
+    return Episodes(obs, td["action"].float().numpy(), reward, task.numpy().copy())
 
 
 def chunk_files(sources) -> list[Path]:
