@@ -67,6 +67,7 @@ def test_multitask_sweep_runs_in_the_same_dag(tiny_run):
     html = (workdir / "report.html").read_text()
     page = base64.b64decode(re.search(r"multitask\.html;base64,([A-Za-z0-9+/=]+)", html).group(1)).decode()
     assert "pair" in page and "pendulum-swingup" in page and "single-task score" in page
+    assert (workdir / "results" / "report" / "multitask.svg").stat().st_size > 0 and "per-task returns" in html
 
 
 def test_report_contains_the_leaderboard(tiny_run):

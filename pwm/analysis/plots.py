@@ -177,6 +177,37 @@ def size_scaling_figure(leaderboard: pd.DataFrame, runs: pd.DataFrame, task: str
     return fig
 
 
+def multitask_figure(rows: pd.DataFrame) -> plt.Figure:
+    """Per task set, each task's final evaluated return of the policies learned through a
+    multi-task world model (bar: mean over seeds, dots: seeds), one bar per size and variant,
+    with the single-task return of the same task, size and variant as a cross."""
+    sets = sorted(rows.task_set.unique())
+    fig, axes = _panels(sets, "multi-task policies: final evaluated return per task (x: single-task runs)")
+    if not sets:
+        _empty(axes[0], "no multi-task sweep configured")
+    for ax, task_set in zip(axes, sets):
+        group = rows[rows.task_set == task_set]
+        tasks = sorted(group.task.unique())
+        configs = sorted({(s, v) for s, v in zip(group["size"], group.variant)},
+                         key=lambda c: (size_value(c[0]), ordered_variants([c[1]])))
+        width = 0.8 / len(configs)
+        for i, (size, variant) in enumerate(configs):
+            config = group[(group["size"] == size) & (group.variant == variant)]
+            x = np.arange(len(tasks)) + (i - (len(configs) - 1) / 2) * width
+            per_task = config.groupby("task")
+            mean = per_task.final_eval_return.mean().reindex(tasks)
+            color = variant_style(variant)["color"]
+            ax.bar(x, mean, width * 0.9, color=color, alpha=0.35, label=f"{size} {variant}")
+            for xi, task in zip(x, tasks):
+                seeds = config[config.task == task].final_eval_return
+                ax.plot(np.full(len(seeds), xi), seeds, "o", color=color, markersize=3)
+            ax.plot(x, per_task.single_task_return.first().reindex(tasks), "x", color="black", markersize=8)
+        ax.set_xticks(range(len(tasks)), tasks, rotation=20, ha="right")
+        ax.set(title=task_set, ylabel="evaluated return")
+        ax.legend(fontsize="small")
+    return fig
+
+
 def save(fig: plt.Figure, path) -> None:
     fig.tight_layout()
     fig.savefig(path)

@@ -156,6 +156,7 @@ def final_targets():
         *rules.aggregate_multitask.output,
         *rules.render_tables.output,
         *rules.render_multitask_table.output,
+        *rules.plot_multitask.output,
         *rules.status_report.output,
         *expand([rule.output[0] for rule in figures], task=SWEEP.tasks),
     ]

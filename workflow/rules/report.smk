@@ -115,6 +115,25 @@ rule render_tables:
         "../scripts/render_tables.py"
 
 
+rule plot_multitask:
+    input:
+        multitask=rules.aggregate_multitask.output.multitask,
+    output:
+        report(
+            "results/report/multitask.svg",
+            caption="../report/multitask_figure.rst",
+            category="Figures",
+            subcategory="multi-task",
+            labels={"task": "multi-task", "figure": "per-task returns"},
+        ),
+    log:
+        "results/logs/report/multitask_figure.log",
+    conda:
+        "../envs/pwm.yaml"
+    script:
+        "../scripts/plot_multitask.py"
+
+
 rule render_multitask_table:
     input:
         multitask=rules.aggregate_multitask.output.multitask,
