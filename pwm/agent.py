@@ -13,6 +13,11 @@ from pwm.math import lambda_returns
 from pwm.world_model import WorldModel
 
 
+def decayed_lr(initial: float, final: float, epoch: int, epochs: int) -> float:
+    """Linear decay from `initial` at epoch 0 to `final` at `epochs` (PWM's schedule)."""
+    return initial + (final - initial) * (min(epoch, epochs) / epochs)
+
+
 class DivergenceError(RuntimeError):
     def __init__(self, what: str):
         super().__init__(f"non-finite {what}")
@@ -164,10 +169,9 @@ class Agent:
     def set_learning_rates(self, epoch: int) -> None:
         """Linear decay from each initial lr to `final_lr` over the run's epochs."""
         a = self.cfg.agent
-        frac = min(epoch, self.cfg.epochs) / self.cfg.epochs
         for opt, lr in ((self.model_opt, a.model_lr), (self.actor_opt, a.actor_lr), (self.critic_opt, a.critic_lr)):
             for group in opt.param_groups:
-                group["lr"] = lr + (a.final_lr - lr) * frac
+                group["lr"] = decayed_lr(lr, a.final_lr, epoch, self.cfg.epochs)
 
     def learning_rates(self) -> dict:
         return {f"lr/{n}": opt.param_groups[0]["lr"] for n, opt in

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pwm.agent import check_finite
-from pwm.config import PretrainConfig, to_yaml, variant_name
+from pwm.agent import check_finite, decayed_lr
+from pwm.config import PretrainConfig, from_yaml_text, to_yaml, variant_name
 from pwm.layers import count_params
 from pwm.loop import EpochLoop
 from pwm.multitask.data import MultiTaskData
@@ -22,7 +22,6 @@ def build_world_model(cfg: PretrainConfig, task_set: TaskSet) -> WorldModel:
 
 def load_world_model(weights: dict, device) -> tuple[WorldModel, TaskSet, PretrainConfig]:
     """The world model of a pretraining checkpoint, with its task set and config."""
-    from pwm.config import from_yaml_text
     cfg = from_yaml_text(weights["config"], PretrainConfig)
     task_set = TaskSet.from_dict(weights["task_set"])
     wm = build_world_model(cfg, task_set).to(device)
@@ -61,7 +60,7 @@ class Pretrainer(EpochLoop):
 
     def train_epoch(self, started: float) -> dict:
         a = self.cfg.agent
-        lr = a.model_lr + (a.final_lr - a.model_lr) * self.epoch / self.cfg.epochs
+        lr = decayed_lr(a.model_lr, a.final_lr, self.epoch, self.cfg.epochs)
         for group in self.opt.param_groups:
             group["lr"] = lr
         metrics = [self.update() for _ in range(self.cfg.updates_per_epoch)]
