@@ -20,7 +20,9 @@ import pandas as pd
 from pwm.evaluate import evaluate_checkpoint
 
 sys.path.insert(0, str(Path(__file__).parent))
-from learning import EVAL_EPISODES, random_policy_return  # noqa: E402
+from learning import random_policy  # noqa: E402
+
+EVAL_EPISODES = 10
 
 WORLD_MODEL = ["size=1M", "updates_per_epoch=10"]
 POLICY = ["agent.actor_batch_size=64", "agent.actor_updates_per_epoch=4"]
@@ -78,7 +80,7 @@ def main() -> None:
     table = pd.DataFrame(rows)
     summary = table.groupby("task").agg(mt_return=("return", "mean"), mt_sd=("return", "std"),
                                         per_seed=("return", lambda r: " / ".join(f"{v:.1f}" for v in r)))
-    summary["random_return"] = [random_policy_return(t, EVAL_EPISODES) for t in summary.index]
+    summary["random_return"] = [random_policy(t, EVAL_EPISODES)[0] for t in summary.index]
     print(summary.to_string(float_format=lambda v: f"{v:.1f}"))
     print(f"total {time.monotonic() - started:.0f} s with {args.workers} workers")
     table.to_csv(args.out / "results.csv", index=False)

@@ -3,6 +3,7 @@ model, an ensemble of value critics trained on TD(lambda) targets of imagined ro
 the world model trained on real sequences. One method per loss; each returns detached
 scalars under names like `loss/actor`."""
 import copy
+import math
 
 import numpy as np
 import torch
@@ -13,9 +14,11 @@ from pwm.math import lambda_returns
 from pwm.world_model import WorldModel
 
 
-def decayed_lr(initial: float, final: float, epoch: int, epochs: int) -> float:
-    """Linear decay from `initial` at epoch 0 to `final` at `epochs` (PWM's schedule)."""
-    return initial + (final - initial) * (min(epoch, epochs) / epochs)
+def decayed_lr(initial: float, final: float, epoch: int, decay_epochs: int) -> float:
+    """Linear decay from `initial` at epoch 0 to `final` at `decay_epochs`, constant after
+    (PWM's schedule over its 15,000 epochs). A fixed decay length, not the run's own budget, so
+    that epoch N of a short run and of a long run are trained alike."""
+    return initial + (final - initial) * (min(epoch, decay_epochs) / decay_epochs)
 
 
 class DivergenceError(RuntimeError):
@@ -26,6 +29,8 @@ class DivergenceError(RuntimeError):
 
 class Actor(nn.Module):
     """Gaussian over pre-tanh actions: state-dependent mean, learned state-independent log-std.
+    The log-std is clamped into [log_std_min, log_std_max] after each optimiser step
+    (`clamp_log_std_`, as PWM does), never inside `forward`: the gradient stays live at a bound.
 
     `action_mask` (1 for real action dimensions, 0 for padding) serves multi-task models padded
     to the widest action space: padded dimensions are always 0 and get no gradient.
@@ -48,8 +53,20 @@ class Actor(nn.Module):
         mean = self.mean(z)
         if deterministic:
             return torch.tanh(mean) * self.action_mask
-        std = self.log_std.clamp(self.log_std_min, self.log_std_max).exp()
-        return torch.tanh(mean + std * torch.randn_like(mean)) * self.action_mask
+        return self.sample(z)[0]
+
+    def sample(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised action and a one-sample estimate of its entropy [B, 1]: the Gaussian's
+        entropy plus the log-Jacobian of the tanh squash, which falls without bound as the
+        pre-tanh mean saturates (where the return's own gradient through tanh vanishes)."""
+        mean = self.mean(z)
+        action = torch.tanh(mean + self.log_std.exp() * torch.randn_like(mean))
+        per_dim = self.log_std + 0.5 * math.log(2 * math.pi * math.e) + torch.log(1 - action.pow(2) + 1e-6)
+        return action * self.action_mask, (per_dim * self.action_mask).sum(-1, keepdim=True)
+
+    @torch.no_grad()
+    def clamp_log_std_(self) -> None:
+        self.log_std.clamp_(self.log_std_min, self.log_std_max)
 
 
 class Critics(nn.Module):
@@ -68,16 +85,37 @@ def check_finite(name: str, value: torch.Tensor) -> None:
         raise DivergenceError(name)
 
 
+def world_model_coefs(agent_cfg) -> dict[str, float]:
+    a = agent_cfg
+    return {"dynamics": a.consistency_coef, "reward": a.reward_coef, "termination": a.termination_coef}
+
+
+def update_world_model(world_model: WorldModel, optimizer: torch.optim.Optimizer, batch: dict, agent_cfg) -> dict:
+    """One gradient step of the world-model loss on a batch of real sequences (single- and
+    multi-task alike)."""
+    a = agent_cfg
+    loss, parts = world_model.sequence_loss(batch, a.rho, world_model_coefs(a))
+    for name, value in parts.items():
+        check_finite(name, value)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = nn.utils.clip_grad_norm_(world_model.parameters(), a.model_grad_clip)
+    optimizer.step()
+    return {**{k: v.item() for k, v in parts.items()}, "loss/world_model": loss.item(),
+            "grad_norm/world_model": grad_norm.item()}
+
+
 class Agent:
     """Single-task: builds its own world model. Multi-task (one policy per task through a shared
     world model): pass `world_model`, the task's `action_mask` over the padded actions, and the
     task id to every method that touches the world model."""
 
     def __init__(self, cfg, obs_dim: int, action_dim: int, device: torch.device,
-                 world_model: WorldModel | None = None, action_mask: torch.Tensor | None = None):
+                 world_model: WorldModel | None = None, action_mask: torch.Tensor | None = None,
+                 termination: bool = False):
         self.cfg, self.device = cfg, device
         a, m = cfg.agent, cfg.model
-        self.world_model = (world_model or WorldModel(cfg, obs_dim, action_dim)).to(device)
+        self.world_model = (world_model or WorldModel(cfg, obs_dim, action_dim, termination=termination)).to(device)
         latent = self.world_model.latent_dim
         self.actor = Actor.from_config(m, latent, action_dim, action_mask)
         self.critics = Critics(latent, m.critic_dims, m.num_critics)
@@ -86,9 +124,11 @@ class Agent:
         self.actor.to(device)
         self.critics.to(device)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
-        self.model_opt = torch.optim.Adam(self.world_model.parameters(), lr=a.model_lr)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=a.actor_lr, betas=tuple(a.actor_betas))
-        self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=a.critic_lr, betas=tuple(a.critic_betas))
+        self.return_scale = torch.ones((), device=device)  # running 5-95% range of imagined returns
+        self.critic_params, self.target_params = list(self.critics.parameters()), list(self.target_critics.parameters())
+        self.model_opt = torch.optim.Adam(self.world_model.parameters(), lr=a.model_lr, foreach=True)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=a.actor_lr, betas=tuple(a.actor_betas), foreach=True)
+        self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=a.critic_lr, betas=tuple(a.critic_betas), foreach=True)
 
     # --- acting -------------------------------------------------------------------------
     @torch.no_grad()
@@ -98,39 +138,42 @@ class Agent:
 
     # --- world model --------------------------------------------------------------------
     def update_world_model(self, batch: dict) -> dict:
-        a = self.cfg.agent
-        loss, dyn_loss, reward_loss = self.world_model.sequence_loss(batch, a.rho, a.consistency_coef, a.reward_coef)
-        check_finite("loss/dynamics", dyn_loss)
-        check_finite("loss/reward", reward_loss)
-        self.model_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.world_model.parameters(), a.model_grad_clip)
-        self.model_opt.step()
-        return {"loss/dynamics": dyn_loss.item(), "loss/reward": reward_loss.item(),
-                "loss/world_model": loss.item(), "grad_norm/world_model": grad_norm.item()}
+        return update_world_model(self.world_model, self.model_opt, batch, self.cfg.agent)
 
     # --- actor and critics --------------------------------------------------------------
     def imagine(self, z: torch.Tensor, task=None):
-        """Roll the actor through the world model for `horizon` steps, keeping the graph."""
+        """Roll the actor through the world model for `horizon` steps, keeping the graph.
+        Returns latents [H+1, B, D], rewards [H, B, 1], continuation probabilities [H, B, 1]
+        (None without a termination head), the discounted return [B, 1] bootstrapped by the
+        smallest critic, and the actions' entropy estimates [H, B, 1]; with a termination head,
+        each reward and the terminal value count only as much as the imagined episode is
+        predicted to still be going."""
         gamma = self.cfg.agent.gamma
-        latents, rewards, ret, discount = [z], [], 0.0, 1.0
+        latents, rewards, continues, entropies, ret, discount = [z], [], [], [], 0.0, 1.0
         for _ in range(self.cfg.agent.horizon):
-            action = self.actor(z.detach())
+            action, entropy = self.actor.sample(z.detach())
+            entropies.append(entropy)
             r = self.world_model.reward(z, action, task)
             z = self.world_model.next(z, action, task)
             ret = ret + discount * r
-            discount *= gamma
+            c = self.world_model.continues(z, task)
+            discount = discount * gamma if c is None else discount * gamma * c
             latents.append(z)
             rewards.append(r)
+            continues.append(c)
         terminal = self.critics(z).min(0).values
-        return torch.stack(latents), torch.stack(rewards), ret + discount * terminal
+        continues = None if continues[0] is None else torch.stack(continues)
+        return torch.stack(latents), torch.stack(rewards), continues, ret + discount * terminal, torch.stack(entropies)
 
     def update_actor_critic(self, obs: torch.Tensor, task=None) -> dict:
         a = self.cfg.agent
         with torch.no_grad():
             z0 = self.world_model.encode(obs, task)
-        latents, rewards, returns = self.imagine(z0, task)
-        actor_loss = -returns.mean() / a.horizon
+        latents, rewards, continues, returns, entropies = self.imagine(z0, task)
+        with torch.no_grad():  # TD-MPC2's return scale: the actor's step does not depend on the task's reward units
+            spread = torch.quantile(returns, 0.95) - torch.quantile(returns, 0.05)
+            self.return_scale.lerp_(spread, a.return_scale_tau)
+        actor_loss = -returns.mean() / self.return_scale.clamp(min=1.0) - a.entropy_coef * entropies.mean()
         check_finite("loss/actor", actor_loss)
         params = list(self.actor.parameters())
         grads = torch.autograd.grad(actor_loss, params)  # the world model and critics stay untouched
@@ -138,40 +181,53 @@ class Agent:
             p.grad = g
         actor_grad_norm = nn.utils.clip_grad_norm_(params, a.actor_grad_clip)
         self.actor_opt.step()
-        critic_metrics = self.update_critics(latents.detach(), rewards.detach())
+        self.actor.clamp_log_std_()
+        critic_metrics = self.update_critics(latents.detach(), rewards.detach(),
+                                             None if continues is None else continues.detach())
+        extra = {} if continues is None else {"imagined/continue_mean": continues.mean().item()}
         return {"loss/actor": actor_loss.item(), "grad_norm/actor": actor_grad_norm.item(),
                 "imagined/reward_mean": rewards.mean().item(), "imagined/reward_std": rewards.std().item(),
                 "imagined/return_mean": returns.mean().item(),
-                "actor/log_std": self.actor.log_std.detach().mean().item(), **critic_metrics}
+                "actor/log_std": self.actor.log_std.detach().mean().item(), "actor/entropy": entropies.mean().item(),
+                "actor/return_scale": self.return_scale.item(), **extra, **critic_metrics}
 
-    def update_critics(self, latents: torch.Tensor, rewards: torch.Tensor) -> dict:
+    def update_critics(self, latents: torch.Tensor, rewards: torch.Tensor, continues: torch.Tensor | None = None) -> dict:
+        """PWM's schedule: `critic_iterations` passes over the imagined states, each in
+        `critic_minibatches` minibatches, towards fixed TD(lambda) targets. With a termination
+        head, a state counts as much as it is predicted to be reached before a termination."""
         a = self.cfg.agent
         with torch.no_grad():
             values = self.target_critics(latents).min(0).values
-            targets = lambda_returns(rewards, values, a.gamma, a.lam)
+            targets = lambda_returns(rewards, values, a.gamma, a.lam, continues)
         z, y = latents[:-1].flatten(0, 1), targets.flatten(0, 1)
+        if continues is not None:  # reach[t] = P(still going at step t) = prod_{k<t} continues[k]
+            reach = torch.cat([torch.ones_like(continues[:1]), continues[:-1]]).cumprod(0)
+            w = reach.flatten(0, 1) / reach.mean()
         losses, norms = [], []
-        for idx in torch.randperm(z.shape[0], device=z.device).chunk(a.critic_minibatches):
-            loss = ((self.critics(z[idx]) - y[idx]) ** 2).mean(dim=(1, 2)).sum()
-            check_finite("loss/critic", loss)
-            self.critic_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            norms.append(nn.utils.clip_grad_norm_(self.critics.parameters(), a.critic_grad_clip).item())
-            self.critic_opt.step()
-            losses.append(loss.item())
-            with torch.no_grad():
-                for p, tp in zip(self.critics.parameters(), self.target_critics.parameters()):
-                    tp.lerp_(p, a.critic_tau)
+        for _ in range(a.critic_iterations):
+            for idx in torch.randperm(z.shape[0], device=z.device).chunk(a.critic_minibatches):
+                squared = (self.critics(z[idx]) - y[idx]) ** 2
+                if continues is not None:
+                    squared = squared * w[idx]
+                loss = squared.mean(dim=(1, 2)).sum()
+                check_finite("loss/critic", loss)
+                self.critic_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                norms.append(nn.utils.clip_grad_norm_(self.critics.parameters(), a.critic_grad_clip).item())
+                self.critic_opt.step()
+                losses.append(loss.item())
+                with torch.no_grad():
+                    torch._foreach_lerp_(self.target_params, self.critic_params, a.critic_tau)
         return {"loss/critic": float(np.mean(losses)), "grad_norm/critic": float(np.mean(norms)),
                 "value/target_mean": targets.mean().item()}
 
     # --- bookkeeping --------------------------------------------------------------------
     def set_learning_rates(self, epoch: int) -> None:
-        """Linear decay from each initial lr to `final_lr` over the run's epochs."""
+        """Linear decay from each initial lr to `final_lr` over `lr_decay_epochs`, then constant."""
         a = self.cfg.agent
         for opt, lr in ((self.model_opt, a.model_lr), (self.actor_opt, a.actor_lr), (self.critic_opt, a.critic_lr)):
             for group in opt.param_groups:
-                group["lr"] = decayed_lr(lr, a.final_lr, epoch, self.cfg.epochs)
+                group["lr"] = decayed_lr(lr, a.final_lr, epoch, a.lr_decay_epochs)
 
     def learning_rates(self) -> dict:
         return {f"lr/{n}": opt.param_groups[0]["lr"] for n, opt in
@@ -193,7 +249,7 @@ class Agent:
     def state_dict(self) -> dict:
         return {**{k: m.state_dict() for k, m in self.modules().items()},
                 "model_opt": self.model_opt.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-                "critic_opt": self.critic_opt.state_dict()}
+                "critic_opt": self.critic_opt.state_dict(), "return_scale": self.return_scale.clone()}
 
     def load_state_dict(self, state: dict) -> None:
         for k, m in self.modules().items():
@@ -201,3 +257,4 @@ class Agent:
         self.model_opt.load_state_dict(state["model_opt"])
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
+        self.return_scale.copy_(state["return_scale"])

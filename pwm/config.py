@@ -8,12 +8,13 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from pwm.envs import TASKS
+from pwm.envs import TASKS, TERMINATING_TASKS
 from pwm.presets import SIZES
 
 DYNAMICS_KINDS = ("mlp", "flow")
 INTEGRATORS = ("euler", "heun")
 REWARD_HEADS = ("twohot", "scalar")
+TERMINATION_MODES = ("auto", "on", "off")
 
 
 class ConfigError(ValueError):
@@ -33,6 +34,7 @@ class EnvConfig:
     num_envs: int = 16  # environments stepped together each epoch
     steps_per_epoch: int = 8  # agent steps per environment per epoch
     action_repeat: Optional[int] = None  # None: 2 for dm_control, 1 for gymnasium MuJoCo
+    stagger: bool = True  # cut each env's first episode at a different length: episodes end every few epochs
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ModelConfig:
     log_std_init: float = -1.0
     log_std_min: float = -1.427  # floor on the actor's log-std: keeps exploring
     log_std_max: float = 0.5
+    termination: str = "auto"  # termination head: auto (on for tasks that can terminate) | on | off
 
 
 @dataclass
@@ -58,7 +61,8 @@ class AgentConfig:
     actor_lr: float = 5e-4
     critic_lr: float = 5e-4
     model_lr: float = 3e-4
-    final_lr: float = 1e-5  # every lr decays linearly to this over `epochs`
+    final_lr: float = 1e-5  # every lr decays linearly to this over lr_decay_epochs, then stays
+    lr_decay_epochs: int = 15000  # PWM's max_epochs; fixed, so epoch N means the same lr in every run
     actor_betas: List[float] = field(default_factory=lambda: [0.7, 0.95])
     critic_betas: List[float] = field(default_factory=lambda: [0.7, 0.95])
     actor_grad_clip: float = 1.0
@@ -66,14 +70,18 @@ class AgentConfig:
     model_grad_clip: float = 20.0
     batch_size: int = 256  # world-model batch of real sequences
     actor_batch_size: int = 256  # start latents of the imagined rollouts per actor update
-    model_horizon: int = 3  # world-model training sequences hold model_horizon + 1 observations
-    rho: float = 0.5  # per-step weight decay of the world-model loss over its horizon
+    model_horizon: int = 16  # world-model sequences hold model_horizon + 1 observations (PWM: H + 1 = 17)
+    rho: float = 0.99  # per-step weight decay of the world-model loss over its horizon (PWM: 0.99)
     consistency_coef: float = 20.0
     reward_coef: float = 0.1
+    termination_coef: float = 1.0  # TD-MPC2's episodic weight; used only with a termination head
     model_updates_per_epoch: int = 16
     actor_updates_per_epoch: int = 2
-    critic_minibatches: int = 4  # critic steps per actor update, over the imagined rollout
+    critic_iterations: int = 8  # passes over the imagined states per actor update (PWM: 8)
+    critic_minibatches: int = 4  # minibatches per pass (PWM: 4)
     critic_tau: float = 0.05  # Polyak rate of the target critics
+    entropy_coef: float = 1e-3  # weight of the squashed policy's entropy in the actor loss (returns are scaled to ~1)
+    return_scale_tau: float = 0.01  # rate of the running 5-95% range of imagined returns that scales the actor loss
     random_steps: int = 5000  # env steps with uniform random actions before learning
     warmup_updates: int = 200  # world-model updates once the random data is in
     buffer_capacity: int = 1_000_000  # transitions kept, over all environments
@@ -201,9 +209,18 @@ def _at_least(key: str, value, low) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed; it must be >= {low}")
 
 
+def uses_termination(c: TrainConfig) -> bool:
+    """Whether a single-task run's world model has a termination head: `model.termination=auto`
+    turns it on exactly for the tasks whose episodes can end by termination (gymnasium's
+    Ant, Hopper, Humanoid, Walker2d fall; dm_control tasks and HalfCheetah only time out), where
+    imagining past a fall as if it cost nothing is wrong; elsewhere it could only add noise."""
+    return {"on": True, "off": False, "auto": c.task in TERMINATING_TASKS}[c.model.termination]
+
+
 def _validate_world_model(c) -> None:
-    """Keys that shape a world model: size, dynamics, reward head."""
+    """Keys that shape a world model: size, dynamics, reward head, termination head."""
     _one_of("size", c.size, list(SIZES))
+    _one_of("model.termination", c.model.termination, TERMINATION_MODES)
     _one_of("dynamics.kind", c.dynamics.kind, DYNAMICS_KINDS)
     _one_of("dynamics.integrator", c.dynamics.integrator, INTEGRATORS)
     _one_of("model.reward_head", c.model.reward_head, REWARD_HEADS)
@@ -229,6 +246,9 @@ def _validate_actor_critic(c) -> None:
     _at_least("agent.horizon", c.agent.horizon, 1)
     _at_least("agent.actor_batch_size", c.agent.actor_batch_size, 2)
     _at_least("model.num_critics", c.model.num_critics, 1)
+    _at_least("agent.critic_iterations", c.agent.critic_iterations, 1)
+    _at_least("agent.critic_minibatches", c.agent.critic_minibatches, 1)
+    _at_least("agent.lr_decay_epochs", c.agent.lr_decay_epochs, 1)
 
 
 def validate_train(c: TrainConfig) -> None:
@@ -252,7 +272,11 @@ def validate_task_set(c: PretrainConfig) -> None:
     if len(set(c.tasks)) != len(c.tasks):
         raise ConfigError(f"tasks={c.tasks} names a task twice")
     _validate_world_model(c)
+    if c.model.termination == "on":
+        raise ConfigError("model.termination=on is not allowed for a multi-task world model: TD-MPC2's "
+                          "chunk data holds no termination flags; use auto or off")
     _validate_loop(c)
+    _at_least("agent.lr_decay_epochs", c.agent.lr_decay_epochs, 1)
     _at_least("updates_per_epoch", c.updates_per_epoch, 1)
     _at_least("task_dim", c.task_dim, 1)
 

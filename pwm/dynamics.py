@@ -1,16 +1,32 @@
 """Latent dynamics behind one interface: `next(z, a)` predicts, `loss(z, a, target)` trains.
 
-`MLPDynamics` is TD-MPC2's: a NormedLinear MLP ending in SimNorm, trained by MSE.
-`FlowDynamics` is a velocity field v(z, a, tau) integrated from tau=0 (z_t) to tau=1
-(z_{t+1}) with K Euler or Heun substeps and trained with the rectified-flow loss. Its head is
-an unconstrained Linear: the target velocity z_{t+1} - z_t sums to zero over each SimNorm
-group, which a SimNorm head could never output.
+`MLPDynamics` is TD-MPC2's: a NormedLinear MLP ending in SimNorm, trained by MSE between the
+predicted and the target latent (consistency).
 
-Projection choice: with `project=True` the integrated latent is projected back onto the
-SimNorm simplex (negatives clipped, each group renormalised). Linear interpolation between
-two simplex points stays on the simplex, so the projection is the identity for an exact
-flow; for an imperfect one it keeps the reward head and critics on the inputs they were
-trained on, and stops errors from drifting off the simplex over a long imagined rollout.
+`FlowDynamics` is a velocity field v(z, a, tau) integrated from tau=0 (z_t) to tau=1
+(z_{t+1}) with K Euler or Heun substeps. Its head is an unconstrained Linear: the target
+velocity z_{t+1} - z_t sums to zero over each SimNorm group, which a SimNorm head could never
+output.
+
+Training signal (chosen so that the comparison with the MLP is fair): the flow's per-step loss
+is the rectified-flow velocity loss *plus* the same consistency loss the MLP gets, on the
+integrated latent:
+
+    L = || v(z_tau, a, tau) - (target - z) ||^2  +  || integrate(z, a) - target ||^2,
+    z_tau = (1 - tau) z + tau target,  tau ~ U[0, 1].
+
+The source latent z is not detached, so, exactly as with the MLP, the dynamics loss trains the
+encoder (at t = 0 z is the encoding of the first observation) and the earlier dynamics steps (at
+t > 0 z is the rolled-out latent). The velocity term shapes a straight flow (cheap to integrate
+with few substeps); the consistency term trains what the actor actually differentiates through:
+the K-substep integrated latent, fed back into the next step of the rollout. Targets are the
+stop-gradient encodings of the real next observations for both kinds (pwm.world_model).
+
+Projection choice: with `project=True` the integrated latent is projected back onto the SimNorm
+simplex (Euclidean projection per group). Linear interpolation between two simplex points stays
+on the simplex, so the projection is the identity for an exact flow; for an imperfect one it
+keeps the reward head and critics on the inputs they were trained on. It zeroes clipped
+coordinates and their gradients, so it is an ablation setting (benchmarks/learning.py).
 """
 import torch
 from torch import nn
@@ -18,6 +34,11 @@ import torch.nn.functional as F
 
 from pwm.layers import SimNorm, mlp
 from pwm.math import project_to_simplex_groups
+
+
+def _mse(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean squared error [B, 1]."""
+    return F.mse_loss(x, target, reduction="none").mean(-1, keepdim=True)
 
 
 class MLPDynamics(nn.Module):
@@ -31,7 +52,7 @@ class MLPDynamics(nn.Module):
     def loss(self, z, a, target, context=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (next latent, per-sample loss [B, 1])."""
         z_next = self.next(z, a, context)
-        return z_next, F.mse_loss(z_next, target, reduction="none").mean(-1, keepdim=True)
+        return z_next, _mse(z_next, target)
 
 
 class FlowDynamics(nn.Module):
@@ -58,14 +79,13 @@ class FlowDynamics(nn.Module):
         return project_to_simplex_groups(z, self.simnorm_dim) if self.project else z
 
     def loss(self, z, a, target, context=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rectified flow: at a random tau on the straight path z -> target, regress the
-        velocity onto (target - z). Also returns the integrated next latent for the rollout."""
-        source = z.detach()  # the flow is fitted between fixed endpoints
+        """Velocity loss on the straight path z -> target plus consistency of the integrated
+        latent (see the module docstring). Returns (integrated next latent, per-sample loss)."""
         tau = torch.rand_like(z[..., :1])
-        z_tau = (1 - tau) * source + tau * target
-        v = self.velocity_at(z_tau, a, tau, context)
-        per_sample = F.mse_loss(v, target - source, reduction="none").mean(-1, keepdim=True)
-        return self.next(z, a, context), per_sample
+        z_tau = (1 - tau) * z + tau * target
+        velocity_loss = _mse(self.velocity_at(z_tau, a, tau, context), target - z)
+        z_next = self.next(z, a, context)
+        return z_next, velocity_loss + _mse(z_next, target)
 
 
 def _cat(*parts):

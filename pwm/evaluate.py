@@ -8,7 +8,7 @@ import torch
 
 from pwm import checkpoint
 from pwm.agent import Actor
-from pwm.config import from_yaml_text, variant_name
+from pwm.config import from_yaml_text, uses_termination, variant_name
 from pwm.envs import make_vector_env
 from pwm.world_model import WorldModel
 
@@ -19,7 +19,8 @@ class Policy:
     def __init__(self, weights: dict, device="cpu"):
         self.cfg = from_yaml_text(weights["config"])
         self.device = torch.device(device)
-        self.world_model = WorldModel(self.cfg, weights["obs_dim"], weights["action_dim"]).to(self.device)
+        self.world_model = WorldModel(self.cfg, weights["obs_dim"], weights["action_dim"],
+                                      termination=uses_termination(self.cfg)).to(self.device)
         self.world_model.load_state_dict(weights["world_model"])
         self.actor = Actor.from_config(self.cfg.model, self.world_model.latent_dim, weights["action_dim"]).to(self.device)
         self.actor.load_state_dict(weights["actor"])

@@ -17,11 +17,20 @@ class SimNorm(nn.Module):
         return F.softmax(x, dim=-1).view(shape)
 
 
+class Mish(nn.Module):
+    """x * tanh(softplus(x)), composed from two elementwise kernels: on this CPU at one thread
+    that is ~1.9x faster forward + backward than torch's own `mish` kernel (benchmarks/update_step.py),
+    and equal to it within float rounding. Mish is a third of an update's time."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.tanh(F.softplus(x))
+
+
 class NormedLinear(nn.Sequential):
     """Linear -> LayerNorm -> activation (Mish unless given), TD-MPC2's hidden layer."""
 
     def __init__(self, in_dim: int, out_dim: int, act: nn.Module | None = None):
-        super().__init__(nn.Linear(in_dim, out_dim), nn.LayerNorm(out_dim), act or nn.Mish())
+        super().__init__(nn.Linear(in_dim, out_dim), nn.LayerNorm(out_dim), act or Mish())
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...] | list[int], out_dim: int,

@@ -38,13 +38,17 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, num_bins: int
     return -(two_hot(target, num_bins, vmin, vmax) * F.log_softmax(logits, dim=-1)).sum(-1, keepdim=True)
 
 
-def lambda_returns(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
-    """TD(lambda) targets. rewards [H, B, 1], values [H+1, B, 1] -> targets [H, B, 1]."""
+def lambda_returns(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float,
+                   continues: torch.Tensor | None = None) -> torch.Tensor:
+    """TD(lambda) targets. rewards [H, B, 1], values [H+1, B, 1] -> targets [H, B, 1].
+    `continues` [H, B, 1] is the probability that the episode goes on after step t (1 - predicted
+    termination of the next state); a target never bootstraps through a termination."""
     horizon = rewards.shape[0]
     targets = torch.empty_like(rewards)
     next_return = values[-1]
     for t in reversed(range(horizon)):
-        next_return = rewards[t] + gamma * ((1 - lam) * values[t + 1] + lam * next_return)
+        discount = gamma if continues is None else gamma * continues[t]
+        next_return = rewards[t] + discount * ((1 - lam) * values[t + 1] + lam * next_return)
         targets[t] = next_return
     return targets
 

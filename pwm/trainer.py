@@ -8,7 +8,7 @@ import numpy as np
 
 from pwm.agent import Agent
 from pwm.buffer import ReplayBuffer
-from pwm.config import TrainConfig, to_yaml, variant_name
+from pwm.config import TrainConfig, to_yaml, uses_termination, variant_name
 from pwm.envs import default_action_repeat, make_vector_env
 from pwm.loop import EpochLoop
 
@@ -25,37 +25,45 @@ class Trainer(EpochLoop):
         self.env = make_vector_env(cfg.task, training_seeds(cfg), cfg.env.action_repeat)
         self.obs_dim = self.env.single_observation_space.shape[0]
         self.action_dim = self.env.single_action_space.shape[0]
-        self.agent = Agent(cfg, self.obs_dim, self.action_dim, self.device)
+        self.agent = Agent(cfg, self.obs_dim, self.action_dim, self.device, termination=uses_termination(cfg))
         a = cfg.agent
         self.buffer = ReplayBuffer(cfg.env.num_envs, a.buffer_capacity, self.obs_dim, self.action_dim)
         self.obs, _ = self.env.reset(seed=training_seeds(cfg))
         n = cfg.env.num_envs
         self.episode_return, self.episode_length = np.zeros(n), np.zeros(n, np.int64)
-        self.env_steps_per_epoch = n * cfg.env.steps_per_epoch * (cfg.env.action_repeat or default_action_repeat(cfg.task))
+        self.agent_steps_per_epoch = n * cfg.env.steps_per_epoch
+        self.env_steps_per_epoch = self.agent_steps_per_epoch * (cfg.env.action_repeat or default_action_repeat(cfg.task))
         self.warmed_up = False
         self.random_epochs = -(-a.random_steps // self.env_steps_per_epoch)
+        self.stagger_cuts = staggered_cuts(n, self.env.envs[0].max_episode_steps) if cfg.env.stagger else np.zeros(n, np.int64)
 
     # --- one epoch ----------------------------------------------------------------------
-    def collect(self) -> list[float]:
-        """Step every environment `steps_per_epoch` times; returns returns of finished episodes."""
-        finished = []
+    def collect(self) -> tuple[list[float], list[int]]:
+        """Step every environment `steps_per_epoch` times; returns the returns and lengths of
+        the episodes that ended (by termination or time limit; staggered cuts are not episodes)."""
+        returns, lengths = [], []
         for _ in range(self.cfg.env.steps_per_epoch):
             if self.epoch < self.random_epochs:
                 action = self.rng.uniform(-1, 1, (self.cfg.env.num_envs, self.action_dim)).astype(np.float32)
             else:
                 action = self.agent.act(self.obs)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
-            done = terminated | truncated
+            ended = terminated | truncated
             true_next = next_obs.copy()
-            for i in np.flatnonzero(done):
+            for i in np.flatnonzero(ended):
                 true_next[i] = info["final_obs"][i]
-            self.buffer.add(self.obs, action, reward, true_next, done)
             self.episode_return += reward
             self.episode_length += 1
-            finished += self.episode_return[done].tolist()
-            self.episode_return[done], self.episode_length[done] = 0.0, 0
+            step = self.buffer.count + 1  # agent steps every environment has taken
+            cut = ~ended & (self.stagger_cuts == step) & (self.episode_length == step)
+            self.buffer.add(self.obs, action, reward, true_next, terminated, truncated | cut)
+            returns += self.episode_return[ended].tolist()
+            lengths += self.episode_length[ended].tolist()
+            if cut.any():
+                next_obs, _ = self.env.reset(options={"reset_mask": cut})
+            self.episode_return[ended | cut], self.episode_length[ended | cut] = 0.0, 0
             self.obs = next_obs
-        return finished
+        return returns, lengths
 
     def update(self) -> dict:
         a, metrics = self.cfg.agent, []
@@ -70,16 +78,18 @@ class Trainer(EpochLoop):
         return {k: float(np.mean([m[k] for m in metrics if k in m])) for k in sorted(keys)}
 
     def train_epoch(self, started: float) -> dict:
-        finished = self.collect()
+        returns, lengths = self.collect()
         self.agent.set_learning_rates(self.epoch)
         lrs = self.agent.learning_rates()
         learning = self.epoch >= self.random_epochs
         metrics = self.update() if learning else {}
         self.epoch += 1
         return {"epoch": self.epoch, "env_steps": self.epoch * self.env_steps_per_epoch,
+                "agent_steps": self.epoch * self.agent_steps_per_epoch,
                 "wall_s": self.wall_before + time.monotonic() - started,
-                "episode_return": float(np.mean(finished)) if finished else float("nan"),
-                "episodes_finished": len(finished), "learning": learning, **lrs, **metrics}
+                "episode_return": float(np.mean(returns)) if returns else float("nan"),
+                "episode_length": float(np.mean(lengths)) if lengths else float("nan"),
+                "episodes_finished": len(returns), "learning": learning, **lrs, **metrics}
 
     # --- checkpoints and status ---------------------------------------------------------
     def weights(self) -> dict:
@@ -112,6 +122,14 @@ class Trainer(EpochLoop):
 
     def assert_finite(self) -> None:
         self.agent.assert_finite_parameters()
+
+
+def staggered_cuts(num_envs: int, episode_steps: int) -> np.ndarray:
+    """Agent step at which each environment's first episode is cut short (0: never), spread
+    evenly over one episode: with all environments reset together, dm_control's fixed-length
+    episodes would all end in the same epoch, and training returns would be logged once per
+    episode length instead of every few epochs."""
+    return np.arange(num_envs, dtype=np.int64) * episode_steps // num_envs
 
 
 def preflight(cfg: TrainConfig) -> dict:

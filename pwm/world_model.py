@@ -1,5 +1,6 @@
-"""The TD-MPC2-style world model: encoder, latent dynamics and reward head, with optional
-task embedding and action masks for multi-task use. It exposes verbs: encode, next, reward."""
+"""The TD-MPC2-style world model: encoder, latent dynamics, reward head and, for tasks whose
+episodes can end by termination, a termination head; optional task embedding for multi-task
+use. It exposes verbs: encode, next, reward, continues."""
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -46,7 +47,8 @@ class ScalarReward(nn.Module):
 
 
 class WorldModel(nn.Module):
-    def __init__(self, cfg, obs_dim: int, action_dim: int, num_tasks: int = 1, task_dim: int = 0):
+    def __init__(self, cfg, obs_dim: int, action_dim: int, num_tasks: int = 1, task_dim: int = 0,
+                 termination: bool = False):
         super().__init__()
         preset = SIZES[cfg.size]
         m = cfg.model
@@ -59,6 +61,8 @@ class WorldModel(nn.Module):
         self.dynamics = build_dynamics(cfg.dynamics, za_dim, hidden, preset.latent_dim, m.simnorm_dim)
         self.reward_head = (TwoHotReward(za_dim, hidden, m.num_bins, m.vmin, m.vmax)
                             if m.reward_head == "twohot" else ScalarReward(za_dim, hidden))
+        # TD-MPC2's episodic mode: P(the transition into z ended the episode), from the next latent.
+        self.termination_head = mlp(preset.latent_dim + task_dim, hidden, 1) if termination else None
         init_weights(self)
         zero_last_linear(self.reward_head.net)
 
@@ -86,31 +90,50 @@ class WorldModel(nn.Module):
         """Decoded scalar reward [B, 1]."""
         return self.reward_head.decode(self.reward_logits(z, a, task))
 
-    def sequence_loss(self, batch: dict, rho: float, consistency_coef: float, reward_coef: float):
+    def termination_logits(self, z, task=None):
+        ctx = self.task_context(task, z)
+        return self.termination_head(z if ctx is None else torch.cat([z, ctx], -1))
+
+    def continues(self, z, task=None) -> torch.Tensor | None:
+        """P(the episode goes on from latent z) [B, 1]; None without a termination head."""
+        if self.termination_head is None:
+            return None
+        return 1 - torch.sigmoid(self.termination_logits(z, task))
+
+    def sequence_loss(self, batch: dict, rho: float, coefs: dict[str, float]) -> tuple[torch.Tensor, dict]:
         """TD-MPC2's world-model loss on real sequences: latent consistency (the dynamics' own
-        loss against the stop-gradient encoding of the next observations) plus the reward head's
-        loss, each step weighted by rho^t, divided by the horizon. `batch` holds obs [B, D],
-        next_obs [L, B, D], action [L, B, A], reward [L, B, 1] and, multi-task, task [B].
-        Returns (loss, dynamics loss, reward loss)."""
+        loss against the stop-gradient encoding of the next observations), the reward head's loss
+        and, with a termination head, binary cross-entropy of the predicted termination of each
+        rolled-out next latent; each step weighted by rho^t, divided by the horizon. `batch` holds
+        obs [B, D], next_obs [L, B, D], action [L, B, A], reward [L, B, 1], terminated [L, B, 1]
+        and, multi-task, task [B]. `coefs` weighs "dynamics", "reward" and "termination".
+        Returns (weighted loss, {"loss/<part>": unweighted part})."""
         task = batch.get("task")
         with torch.no_grad():
             targets = self.encode(batch["next_obs"], task)
         z = self.encode(batch["obs"], task)
         ctx = self.task_context(task, z)
-        dyn_loss = reward_loss = 0.0
+        parts = {"dynamics": 0.0, "reward": 0.0}
+        if self.termination_head is not None:
+            parts["termination"] = 0.0
         horizon = batch["action"].shape[0]
         for t in range(horizon):
             weight = rho ** t
             za = torch.cat([z, batch["action"][t]] if ctx is None else [z, batch["action"][t], ctx], -1)
-            reward_loss = reward_loss + weight * self.reward_head.loss(self.reward_head(za), batch["reward"][t]).mean()
+            parts["reward"] = parts["reward"] + weight * self.reward_head.loss(self.reward_head(za), batch["reward"][t]).mean()
             z, step_loss = self.dynamics.loss(z, batch["action"][t], targets[t], ctx)
-            dyn_loss = dyn_loss + weight * step_loss.mean()
-        loss = (consistency_coef * dyn_loss + reward_coef * reward_loss) / horizon
-        return loss, dyn_loss / horizon, reward_loss / horizon
+            parts["dynamics"] = parts["dynamics"] + weight * step_loss.mean()
+            if self.termination_head is not None:
+                parts["termination"] = parts["termination"] + weight * F.binary_cross_entropy_with_logits(
+                    self.termination_logits(z, task), batch["terminated"][t])
+        loss = sum(coefs[k] * v for k, v in parts.items()) / horizon
+        return loss, {f"loss/{k}": v / horizon for k, v in parts.items()}
 
     def param_counts(self) -> dict[str, int]:
         counts = {"encoder": count_params(self.encoder), "dynamics": count_params(self.dynamics),
                   "reward": count_params(self.reward_head)}
+        if self.termination_head is not None:
+            counts["termination"] = count_params(self.termination_head)
         if self.task_emb is not None:
             counts["task_embedding"] = count_params(self.task_emb)
         return counts

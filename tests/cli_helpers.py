@@ -8,7 +8,8 @@ TINY = [
     "task=cartpole-swingup", "size=1M", "seed=3", "env.num_envs=2", "env.steps_per_epoch=4",
     "agent.random_steps=64", "agent.warmup_updates=2", "agent.model_updates_per_epoch=2",
     "agent.actor_updates_per_epoch=1", "agent.batch_size=16", "agent.actor_batch_size=8",
-    "agent.horizon=4", "agent.critic_minibatches=2", "agent.buffer_capacity=4000", "log_every=1",
+    "agent.horizon=4", "agent.model_horizon=3", "agent.critic_iterations=2", "agent.critic_minibatches=2",
+    "agent.buffer_capacity=4000", "log_every=1",
 ]
 
 

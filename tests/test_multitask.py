@@ -114,9 +114,11 @@ def test_config_rejects_unknown_tasks_before_any_work():
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    """A real single-task run long enough for two complete 500-step episodes per env (no updates)."""
+    """A real single-task run long enough for two complete 500-step episodes per env (no updates,
+    no staggered first episodes)."""
     run_dir = tmp_path_factory.mktemp("run") / "run"
     result = run_cli("pwm-train", [f"run_dir={run_dir}", *TINY, "env.steps_per_epoch=50", "agent.random_steps=100000",
+                                   "env.stagger=false",
                                    "epochs=21", "checkpoint_every=21"])
     assert result.returncode == 0, result.stderr
     return run_dir

@@ -158,3 +158,24 @@ def test_divergence_stops_with_status_and_keeps_metrics(tmp_path):
     assert not (run_dir / "final").exists()
     again = train(run_dir, "agent.model_lr=1e36", "agent.final_lr=1e36", timeout=120)
     assert again.returncode == 3 and "diverged before" in again.stderr  # a retry fails at once
+
+
+def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_path):
+    """Hopper: stored terminations, the termination head and the return scale are resume state too."""
+    hopper = ["task=Hopper-v5", "epochs=12"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert train(whole, *hopper).returncode == 0
+    proc = subprocess.Popen([bin_path("pwm-train"), f"run_dir={parts}", *ARGS, *hopper],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for_epoch(parts, EVERY + 2, proc)
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.wait(timeout=120) == 75
+    assert train(parts, *hopper).returncode == 0
+    a, b = (torch.load(d / "state" / "epoch_000012.pt", weights_only=False) for d in (whole, parts))
+    assert a["buffer"]["terminated"].sum() > 0, "no Hopper episode fell: the test would not exercise terminations"
+    assert "termination_head.0.0.weight" in a["agent"]["world_model"]
+    for name, tensor in a["agent"]["world_model"].items():
+        assert torch.equal(tensor, b["agent"]["world_model"][name]), name
+    assert torch.equal(a["agent"]["return_scale"], b["agent"]["return_scale"])
+    pd.testing.assert_frame_equal(pd.read_parquet(whole / "metrics.parquet").drop(columns=["wall_s"]),
+                                  pd.read_parquet(parts / "metrics.parquet").drop(columns=["wall_s"]))

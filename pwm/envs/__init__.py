@@ -6,11 +6,12 @@ simulators are imported on first use only: the task names come from `pwm.envs.re
 """
 import os
 
-from pwm.envs.registry import DMC_TASKS, GYM_TASKS, TASKS, UnknownTaskError, check_task, default_action_repeat
+from pwm.envs.registry import (DMC_TASKS, GYM_TASKS, TASKS, TERMINATING_TASKS, UnknownTaskError, check_task,
+                               default_action_repeat)
 
 os.environ.setdefault("MUJOCO_GL", "disable")  # headless: never load an OpenGL backend
 
-__all__ = ["DMC_TASKS", "GYM_TASKS", "TASKS", "UnknownTaskError", "check_task", "default_action_repeat", "make_env", "make_vector_env"]
+__all__ = ["DMC_TASKS", "GYM_TASKS", "TASKS", "TERMINATING_TASKS", "UnknownTaskError", "check_task", "default_action_repeat", "make_env", "make_vector_env"]
 
 
 def make_env(task: str, seed: int, action_repeat: int | None = None):

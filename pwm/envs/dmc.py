@@ -19,6 +19,7 @@ class DMControlEnv(gym.Env):
         domain, task = DMC_TASKS[name]
         self._env = suite.load(domain, task, task_kwargs={"random": seed})
         self.action_repeat = action_repeat
+        self.max_episode_steps = -(-int(self._env._step_limit) // action_repeat)  # agent steps per episode
         spec = self._env.action_spec()
         self._low, self._high = spec.minimum.astype(np.float64), spec.maximum.astype(np.float64)
         obs_dim = sum(int(np.prod(s.shape)) for s in self._env.observation_spec().values())

@@ -13,6 +13,7 @@ class GymMujocoEnv(gym.Wrapper):
         self.observation_space = gym.spaces.Box(np.float32(-np.inf), np.float32(np.inf), env.observation_space.shape, np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, env.action_space.shape, np.float32)
         self._time_limit = env if isinstance(env, gym.wrappers.TimeLimit) else None
+        self.max_episode_steps = -(-env.spec.max_episode_steps // action_repeat)  # agent steps per episode
 
     def reset(self, *, seed: int | None = None, options=None):
         obs, info = self.env.reset(seed=seed, options=options)

@@ -21,6 +21,8 @@ DMC_TASKS: dict[str, tuple[str, str]] = {
 }
 
 GYM_TASKS = ["Ant-v5", "HalfCheetah-v5", "Hopper-v5", "Humanoid-v5", "Walker2d-v5"]
+# Tasks whose episodes end when the body falls (gymnasium's healthy checks); the others only time out.
+TERMINATING_TASKS = ["Ant-v5", "Hopper-v5", "Humanoid-v5", "Walker2d-v5"]
 
 TASKS: list[str] = sorted([*DMC_TASKS, *GYM_TASKS])
 

@@ -5,9 +5,8 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
-from pwm.agent import check_finite, decayed_lr
+from pwm.agent import check_finite, decayed_lr, update_world_model
 from pwm.config import PretrainConfig, from_yaml_text, to_yaml, variant_name
 from pwm.layers import count_params
 from pwm.loop import EpochLoop
@@ -49,18 +48,11 @@ class Pretrainer(EpochLoop):
     def update(self) -> dict:
         a = self.cfg.agent
         batch = self.data.sample_sequences(a.batch_size, a.model_horizon, self.rng, self.device)
-        loss, dyn, rew = self.world_model.sequence_loss(batch, a.rho, a.consistency_coef, a.reward_coef)
-        check_finite("loss/world_model", loss)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.world_model.parameters(), a.model_grad_clip)
-        self.opt.step()
-        return {"loss/dynamics": dyn.item(), "loss/reward": rew.item(), "loss/world_model": loss.item(),
-                "grad_norm/world_model": grad_norm.item()}
+        return update_world_model(self.world_model, self.opt, batch, a)
 
     def train_epoch(self, started: float) -> dict:
         a = self.cfg.agent
-        lr = decayed_lr(a.model_lr, a.final_lr, self.epoch, self.cfg.epochs)
+        lr = decayed_lr(a.model_lr, a.final_lr, self.epoch, a.lr_decay_epochs)
         for group in self.opt.param_groups:
             group["lr"] = lr
         metrics = [self.update() for _ in range(self.cfg.updates_per_epoch)]

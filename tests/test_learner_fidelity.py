@@ -1,0 +1,197 @@
+"""The learner is faithful to PWM and fair between the dynamics kinds: the dynamics loss trains
+the encoder with either kind, multi-step flow rollouts are trained, the log-std keeps a live
+gradient at its floor, PWM's critic schedule and a budget-free lr schedule, terminations
+modelled where tasks terminate, and staggered episode starts."""
+import numpy as np
+import pytest
+import torch
+
+from pwm.agent import Actor, Agent, decayed_lr
+from pwm.buffer import ReplayBuffer
+from pwm.config import compose_config, uses_termination
+from pwm.dynamics import FlowDynamics
+from pwm.math import lambda_returns
+from pwm.trainer import Trainer, staggered_cuts
+from pwm.world_model import WorldModel
+
+OBS, ACT, H, B = 5, 1, 4, 32
+KINDS = {"mlp": ["dynamics.kind=mlp"],
+         "flow-euler": ["dynamics.kind=flow", "dynamics.integrator=euler", "dynamics.substeps=2"],
+         "flow-heun": ["dynamics.kind=flow", "dynamics.integrator=heun", "dynamics.substeps=2"]}
+
+
+def sequences(batch=B, horizon=H, terminated=None):
+    return {"obs": torch.randn(batch, OBS), "next_obs": torch.randn(horizon, batch, OBS),
+            "action": torch.rand(horizon, batch, ACT) * 2 - 1, "reward": torch.rand(horizon, batch, 1),
+            "terminated": torch.zeros(horizon, batch, 1) if terminated is None else terminated}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_dynamics_loss_trains_the_encoder_with_either_kind(kind):
+    torch.manual_seed(0)
+    wm = WorldModel(compose_config("train", KINDS[kind]), OBS, ACT)
+    _, parts = wm.sequence_loss(sequences(), rho=0.99, coefs={"dynamics": 1.0, "reward": 0.0})
+    parts["loss/dynamics"].backward()
+    encoder_grad = torch.cat([p.grad.flatten() for p in wm.encoder.parameters()]).norm()
+    assert encoder_grad > 1e-4, f"{kind}: the dynamics term sends no gradient into the encoder"
+
+
+def test_multi_step_flow_rollout_fits_a_linear_system_over_the_whole_horizon():
+    """Trained on sequences with the world model's per-step loss (rolled-out source latents), the
+    K-substep integrated rollout tracks z' = A z + B a at every one of 6 imagined steps (a model
+    that stands still scores ~1.0 here; errors compound, so the bound grows with the step)."""
+    gen = torch.Generator().manual_seed(0)
+    latent, horizon = 4, 6
+    a_mat = torch.linalg.qr(torch.randn(latent, latent, generator=gen))[0] * 0.95  # a damped rotation
+    b_mat = 0.5 * torch.randn(ACT, latent, generator=gen)
+
+    def rollout_truth(z, actions):
+        states = []
+        for a in actions:
+            z = z @ a_mat.T + a @ b_mat
+            states.append(z)
+        return torch.stack(states)
+
+    torch.manual_seed(0)
+    flow = FlowDynamics(latent + ACT, (64, 64), latent, 2, substeps=2, integrator="euler", project=False)
+    opt = torch.optim.Adam(flow.parameters(), lr=3e-3)
+    for _ in range(1000):
+        z0 = torch.randn(128, latent, generator=gen)
+        actions = torch.rand(horizon, 128, ACT, generator=gen) * 2 - 1
+        targets = rollout_truth(z0, actions)
+        z, loss = z0, 0.0
+        for t in range(horizon):
+            z, step = flow.loss(z, actions[t], targets[t])
+            loss = loss + step.mean()
+        opt.zero_grad()
+        (loss / horizon).backward()
+        opt.step()
+    z0 = torch.randn(512, latent, generator=gen)
+    actions = torch.rand(horizon, 512, ACT, generator=gen) * 2 - 1
+    truth = rollout_truth(z0, actions)
+    with torch.no_grad():
+        z, errors = z0, []
+        for t in range(horizon):
+            z = flow.next(z, actions[t])
+            errors.append(((z - truth[t]).norm(dim=-1) / truth[t].norm(dim=-1)).median().item())
+    bounds = [0.05 * (t + 1) for t in range(horizon)]  # measured: 0.07 at step 1, 0.19 at step 6
+    assert all(e < max(0.1, b) for e, b in zip(errors, bounds)), f"relative error per imagined step: {np.round(errors, 3)}"
+
+
+def test_log_std_keeps_a_live_gradient_at_its_floor():
+    actor = Actor(8, [16], ACT, log_std_init=-1.0, log_std_min=-1.5, log_std_max=0.5)
+    with torch.no_grad():
+        actor.log_std.fill_(-1.5)
+    torch.manual_seed(0)
+    spread = actor(torch.randn(256, 8)).std()  # a loss that rewards more exploration
+    (-spread).backward()
+    assert actor.log_std.grad.abs().item() > 0, "the gradient died at the floor"
+    opt = torch.optim.SGD(actor.parameters(), lr=0.1)
+    opt.step()
+    actor.clamp_log_std_()
+    assert actor.log_std.item() > -1.5  # it came back up off the floor
+    with torch.no_grad():
+        actor.log_std.fill_(-9.0)
+    actor.clamp_log_std_()
+    assert actor.log_std.item() == -1.5  # and the parameter is the effective value
+
+
+def test_critics_get_pwm_s_schedule_of_iterations_times_minibatches():
+    cfg = compose_config("train", ["agent.critic_iterations=8", "agent.critic_minibatches=4"])
+    agent = Agent(cfg, OBS, ACT, torch.device("cpu"))
+    steps = []
+    agent.critic_opt.register_step_post_hook(lambda *_: steps.append(1))
+    agent.update_critics(torch.softmax(torch.randn(H + 1, B, 128), -1), torch.randn(H, B, 1))
+    assert len(steps) == 8 * 4
+
+
+def test_learning_rates_do_not_depend_on_the_run_budget():
+    short, long = (Agent(compose_config("train", [f"epochs={n}"]), OBS, ACT, torch.device("cpu")) for n in (100, 5000))
+    for agent in (short, long):
+        agent.set_learning_rates(100)
+    assert short.learning_rates() == long.learning_rates()
+    assert decayed_lr(5e-4, 1e-5, 0, 15000) == 5e-4
+    assert decayed_lr(5e-4, 1e-5, 15000, 15000) == pytest.approx(1e-5) == decayed_lr(5e-4, 1e-5, 40000, 15000)
+
+
+def test_termination_head_is_on_exactly_for_tasks_that_can_terminate():
+    on = {t for t in ("Ant-v5", "Hopper-v5", "Walker2d-v5", "Humanoid-v5", "HalfCheetah-v5", "cartpole-swingup",
+                      "pendulum-swingup") if uses_termination(compose_config("train", [f"task={t}"]))}
+    assert on == {"Ant-v5", "Hopper-v5", "Walker2d-v5", "Humanoid-v5"}
+    assert uses_termination(compose_config("train", ["task=cartpole-swingup", "model.termination=on"]))
+    assert WorldModel(compose_config("train", []), OBS, ACT).termination_head is None
+
+
+def test_lambda_returns_do_not_bootstrap_through_a_termination():
+    rewards, values = torch.ones(3, 1, 1), torch.full((4, 1, 1), 10.0)
+    continues = torch.tensor([1.0, 0.0, 1.0]).view(3, 1, 1)
+    targets = lambda_returns(rewards, values, gamma=0.9, lam=0.5, continues=continues)
+    assert targets[1].item() == 1.0  # the step into the termination: its reward and nothing after
+    assert torch.equal(lambda_returns(rewards, values, 0.9, 0.5, torch.ones(3, 1, 1)),
+                       lambda_returns(rewards, values, 0.9, 0.5))
+
+
+def test_imagined_return_stops_at_a_predicted_termination():
+    torch.manual_seed(0)
+    cfg = compose_config("train", ["agent.horizon=5"])
+    agent = Agent(cfg, OBS, ACT, torch.device("cpu"), termination=True)
+    z0 = agent.world_model.encode(torch.randn(4, OBS))
+    with torch.no_grad():  # the head predicts a termination everywhere
+        agent.world_model.termination_head[-1].bias.fill_(30.0)
+    _, rewards, continues, ret, _ = agent.imagine(z0)
+    assert torch.allclose(continues, torch.zeros_like(continues), atol=1e-9)
+    assert torch.allclose(ret, rewards[0], atol=1e-6)  # only the first reward counts
+    with torch.no_grad():  # and predicts none: the plain discounted return plus the terminal value
+        agent.world_model.termination_head[-1].bias.fill_(-30.0)
+    latents, rewards, _, ret, _ = agent.imagine(z0)
+    plain = sum(0.99 ** t * rewards[t] for t in range(5)) + 0.99 ** 5 * agent.critics(latents[-1]).min(0).values
+    assert torch.allclose(ret, plain, atol=1e-5)
+
+
+def test_buffer_keeps_terminations_apart_from_truncations():
+    buf = ReplayBuffer(2, 100, OBS, ACT)
+    rng = np.random.default_rng(0)
+    for t in range(6):
+        terminated, truncated = np.array([t == 2, False]), np.array([False, t == 3])
+        buf.add(np.full((2, OBS), t), np.zeros((2, ACT)), np.zeros(2), np.full((2, OBS), t + 1), terminated, truncated)
+    assert buf.terminated[:, :6].tolist() == [[0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0]]
+    batch = buf.sample_sequences(64, 3, rng, "cpu")
+    ends_in_termination = batch["next_obs"][-1, :, 0] == 3  # env 0's sequence of steps 0..2
+    terminal_flags = batch["terminated"][-1, :, 0]
+    assert ((terminal_flags == 1) == (ends_in_termination & (batch["obs"][:, 0] == 0))).all()
+    assert batch["terminated"][:-1].sum() == 0  # a sequence never runs past a termination
+
+
+def test_termination_head_learns_when_the_hopper_falls(tmp_path):
+    cfg = compose_config("train", [f"run_dir={tmp_path}", "task=Hopper-v5", "env.num_envs=16", "agent.model_horizon=3",
+                                   "agent.batch_size=128"])
+    trainer = Trainer(cfg, log=lambda *_: None)
+    for _ in range(15):
+        trainer.collect()  # random actions: a random Hopper falls within a few dozen steps
+    wm = trainer.agent.world_model
+    assert trainer.buffer.terminated.sum() > 20
+    for _ in range(150):
+        trainer.agent.update_world_model(trainer.buffer.sample_sequences(128, 3, trainer.rng, "cpu"))
+    n = min(trainer.buffer.count, trainer.buffer.cap)
+    obs = torch.as_tensor(trainer.buffer.obs[:, :n].reshape(-1, trainer.obs_dim))
+    action = torch.as_tensor(trainer.buffer.action[:, :n].reshape(-1, trainer.action_dim))
+    fell = trainer.buffer.terminated[:, :n].reshape(-1) == 1
+    with torch.no_grad():
+        p_end = 1 - wm.continues(wm.next(wm.encode(obs), action)).squeeze(-1).numpy()
+    assert p_end[fell].mean() > 0.5 > p_end[~fell].mean() * 5
+
+
+def test_episodes_start_staggered_so_training_returns_come_every_few_epochs(tmp_path):
+    assert staggered_cuts(4, 500).tolist() == [0, 125, 250, 375]
+    cfg = compose_config("train", [f"run_dir={tmp_path}", "task=cartpole-balance", "env.num_envs=4",
+                                   "env.steps_per_epoch=25", "agent.random_steps=1000000"])
+    trainer = Trainer(cfg, log=lambda *_: None)
+    ended_at = []
+    for epoch in range(36):  # 900 agent steps per env, random actions
+        trainer.epoch = epoch
+        returns, lengths = trainer.collect()
+        ended_at += [(epoch + 1) * 25] * len(returns)
+        assert set(lengths) <= {500}  # cut first episodes are not reported as episodes
+    assert ended_at == [500, 625, 750, 875]
+    boundaries = np.flatnonzero(np.diff(trainer.buffer.episode[3, :900]))
+    assert boundaries.tolist() == [374, 874]  # env 3: cut after 375 steps, then a full episode
