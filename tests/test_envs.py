@@ -1,5 +1,7 @@
 """Every task builds with flat float32 observations and actions in [-1, 1]; simulator state
 round-trips exactly (what bit-identical resume relies on); unknown names list the known ones."""
+import pickle
+
 import numpy as np
 import pytest
 
@@ -26,8 +28,8 @@ def test_task_spaces(task):
     assert obs.dtype == np.float32 and np.isfinite(reward)
 
 
-@pytest.mark.parametrize("task", ["cheetah-run", "Hopper-v5", "Ant-v5"])
-def test_state_round_trip_is_exact(task):
+@pytest.mark.parametrize("task", ["cheetah-run", "cartpole-swingup", "Hopper-v5", "Ant-v5"])
+def test_state_round_trip_into_a_fresh_env_is_exact_and_small(task):
     env = make_env(task, seed=5)
     env.reset(seed=5)
     rng = np.random.default_rng(0)
@@ -35,9 +37,13 @@ def test_state_round_trip_is_exact(task):
     for a in actions[:20]:
         env.step(a)
     state = env.get_state()
+    assert len(pickle.dumps(state)) < 100_000  # a pickled MjData is ~12 MB
     first = [env.step(a)[:2] for a in actions[20:]]
-    env.set_state(state)
-    second = [env.step(a)[:2] for a in actions[20:]]
+    fresh = make_env(task, seed=99)  # another seed and history: nothing of it may leak through
+    fresh.reset(seed=99)
+    fresh.step(actions[0])
+    fresh.set_state(state)
+    second = [fresh.step(a)[:2] for a in actions[20:]]
     for (o1, r1), (o2, r2) in zip(first, second):
         assert np.array_equal(o1, o2) and r1 == r2
 

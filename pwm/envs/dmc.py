@@ -48,7 +48,7 @@ class DMControlEnv(gym.Env):
     def get_state(self) -> dict:
         physics = self._env.physics
         return {
-            "physics": get_physics_state(physics.data.ptr),
+            "physics": get_physics_state(physics.model.ptr, physics.data.ptr),
             "random": self._env.task.random.get_state(),
             "step_count": self._env._step_count,
             "reset_next_step": self._env._reset_next_step,

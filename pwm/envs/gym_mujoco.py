@@ -31,7 +31,7 @@ class GymMujocoEnv(gym.Wrapper):
     def get_state(self) -> dict:
         raw = self.env.unwrapped
         return {
-            "physics": get_physics_state(raw.data),
+            "physics": get_physics_state(raw.model, raw.data),
             "random": raw.np_random.bit_generator.state,
             "elapsed": self._time_limit._elapsed_steps if self._time_limit else None,
         }
