@@ -2,7 +2,10 @@
 horizon 16) per size, fp32 and bf16 autocast; print achieved GFLOP/s (FLOPs counted by torch)
 and the ratio to this machine's fp32 matmul GFLOP/s, measured in the same run.
 
-    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--dtypes fp32 bf16] [--device cpu|cuda] [--repeats 3]
+    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--dtypes fp32 bf16] [--device cpu|cuda] [--repeats 3] [--threads 1]
+
+Runs at one torch thread by default, as training does: on a shared machine more threads mix
+other processes' load into the figures. The matmul peak is measured at the same thread count.
 """
 import argparse
 import contextlib
@@ -51,7 +54,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (training uses 1)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     peak = matmul_gflops(device)
     print(f"device {device}, torch threads {torch.get_num_threads()}, fp32 matmul {peak:.1f} GFLOP/s")
@@ -63,7 +68,8 @@ def main() -> None:
         batch = {"obs": torch.randn(BATCH, OBS_DIM, device=device),
                  "next_obs": torch.randn(HORIZON, BATCH, OBS_DIM, device=device),
                  "action": torch.rand(HORIZON, BATCH, ACTION_DIM, device=device) * 2 - 1,
-                 "reward": torch.rand(HORIZON, BATCH, 1, device=device)}
+                 "reward": torch.rand(HORIZON, BATCH, 1, device=device),
+                 "terminated": torch.zeros(HORIZON, BATCH, 1, device=device)}
         updates = {"world_model": lambda: agent.update_world_model(batch),
                    "actor_critic": lambda: agent.update_actor_critic(batch["obs"])}
         for dtype in args.dtypes:

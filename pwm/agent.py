@@ -21,6 +21,24 @@ def decayed_lr(initial: float, final: float, epoch: int, decay_epochs: int) -> f
     return initial + (final - initial) * (min(epoch, decay_epochs) / decay_epochs)
 
 
+def set_decayed_lr(optimizer: torch.optim.Optimizer, initial: float, final: float, epoch: int, decay_epochs: int) -> float:
+    """Set every parameter group to the decayed lr times its own `lr_scale` (default 1)."""
+    lr = decayed_lr(initial, final, epoch, decay_epochs)
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+    return lr
+
+
+def world_model_optimizer(world_model: nn.Module, agent_cfg) -> torch.optim.Adam:
+    """Adam over the world model, the encoder at `encoder_lr_scale` times the model lr (TD-MPC2's 0.3)."""
+    a = agent_cfg
+    encoder = list(world_model.encoder.parameters())
+    ids = {id(p) for p in encoder}
+    rest = [p for p in world_model.parameters() if id(p) not in ids]
+    return torch.optim.Adam([{"params": encoder, "lr_scale": a.encoder_lr_scale, "lr": a.model_lr * a.encoder_lr_scale},
+                             {"params": rest, "lr_scale": 1.0}], lr=a.model_lr, foreach=True)
+
+
 class DivergenceError(RuntimeError):
     def __init__(self, what: str):
         super().__init__(f"non-finite {what}")
@@ -126,7 +144,7 @@ class Agent:
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.return_scale = torch.ones((), device=device)  # running 5-95% range of imagined returns
         self.critic_params, self.target_params = list(self.critics.parameters()), list(self.target_critics.parameters())
-        self.model_opt = torch.optim.Adam(self.world_model.parameters(), lr=a.model_lr, foreach=True)
+        self.model_opt = world_model_optimizer(self.world_model, a)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=a.actor_lr, betas=tuple(a.actor_betas), foreach=True)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=a.critic_lr, betas=tuple(a.critic_betas), foreach=True)
 
@@ -226,11 +244,10 @@ class Agent:
         """Linear decay from each initial lr to `final_lr` over `lr_decay_epochs`, then constant."""
         a = self.cfg.agent
         for opt, lr in ((self.model_opt, a.model_lr), (self.actor_opt, a.actor_lr), (self.critic_opt, a.critic_lr)):
-            for group in opt.param_groups:
-                group["lr"] = decayed_lr(lr, a.final_lr, epoch, a.lr_decay_epochs)
+            set_decayed_lr(opt, lr, a.final_lr, epoch, a.lr_decay_epochs)
 
     def learning_rates(self) -> dict:
-        return {f"lr/{n}": opt.param_groups[0]["lr"] for n, opt in
+        return {f"lr/{n}": opt.param_groups[-1]["lr"] for n, opt in
                 (("model", self.model_opt), ("actor", self.actor_opt), ("critic", self.critic_opt))}
 
     def param_counts(self) -> dict[str, int]:

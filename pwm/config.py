@@ -61,6 +61,7 @@ class AgentConfig:
     actor_lr: float = 5e-4
     critic_lr: float = 5e-4
     model_lr: float = 3e-4
+    encoder_lr_scale: float = 1.0  # the encoder's lr is model_lr times this (TD-MPC2: 0.3)
     final_lr: float = 1e-5  # every lr decays linearly to this over lr_decay_epochs, then stays
     lr_decay_epochs: int = 15000  # PWM's max_epochs; fixed, so epoch N means the same lr in every run
     actor_betas: List[float] = field(default_factory=lambda: [0.7, 0.95])
@@ -71,7 +72,7 @@ class AgentConfig:
     batch_size: int = 256  # world-model batch of real sequences
     actor_batch_size: int = 256  # start latents of the imagined rollouts per actor update
     model_horizon: int = 16  # world-model sequences hold model_horizon + 1 observations (PWM: H + 1 = 17)
-    rho: float = 0.99  # per-step weight decay of the world-model loss over its horizon (PWM: 0.99)
+    rho: float = 0.9  # per-step weight of the world-model loss over its horizon (PWM 0.99; see config/README.md)
     consistency_coef: float = 20.0
     reward_coef: float = 0.1
     termination_coef: float = 1.0  # TD-MPC2's episodic weight; used only with a termination head

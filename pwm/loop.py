@@ -95,7 +95,8 @@ class EpochLoop:
             self.log(f"{run.root} diverged before ({previous.get('reason')}); delete it to start over")
             return EXIT_DIVERGED
         write_json_atomic(run.param_counts, self.param_counts())
-        state = checkpoint.load_newest_readable(run.state, self.device, self.log)
+        # on the CPU: RNG states must stay CPU byte tensors; modules and optimisers copy onto their device
+        state = checkpoint.load_newest_readable(run.state, "cpu", self.log)
         if state is not None:
             self.restore(state)
             self.log(f"resumed from epoch {self.epoch} of {cfg.epochs}")

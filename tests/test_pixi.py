@@ -24,10 +24,10 @@ def test_pixi_python_is_the_one_pyproject_requires():
 
 
 def test_every_pixi_task_runs_a_tool_the_project_installs():
-    instale = {re.split(r"[\[<>=~! ;]", spec, maxsplit=1)[0].lower()
+    installed = {re.split(r"[\[<>=~! ;]", spec, maxsplit=1)[0].lower()
                  for spec in [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["test"]]}
     for name, command in PIXI["tasks"].items():
-        assert command.split()[0] in instale | set(PROJECT["scripts"]) | {"python"}, name
+        assert command.split()[0] in installed | set(PROJECT["scripts"]) | {"python"}, name
 
 
 def test_every_pixi_task_is_a_readme_command():

@@ -383,10 +383,10 @@ def test_an_empty_results_directory_is_an_error_not_an_empty_report(tmp_path, ca
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL = "apt-get update && apt-get install -y chromium"
 if CHROMIUM is None:
-    print(f"test_status_report: chromium is not instale, the browser test will skip; install it with: {INSTALL}")
+    print(f"test_status_report: chromium is not installed, the browser test will skip; install it with: {INSTALL}")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason=f"chromium is not instale ({INSTALL})")
+@pytest.mark.skipif(CHROMIUM is None, reason=f"chromium is not installed ({INSTALL})")
 def test_the_html_report_renders_in_headless_chromium(built, tmp_path):
     page = tmp_path / "status.html"
     page.write_text(render.html(built), encoding="utf-8")

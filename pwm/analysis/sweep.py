@@ -6,7 +6,7 @@ agree on variant names and on which checkpoint epochs exist without reading any 
 
 The config has already passed the JSON schema (types, bounds, enums, unknown keys); the checks
 here are the ones a static schema cannot make: task and size names against the registries of
-the instale `pwm` package, and duplicate variants.
+the installed `pwm` package, and duplicate variants.
 """
 import re
 import shlex

@@ -4,9 +4,8 @@ observations and actions, MLP or flow dynamics exactly as single-task, TD-MPC2's
 import time
 
 import numpy as np
-import torch
 
-from pwm.agent import check_finite, decayed_lr, update_world_model
+from pwm.agent import check_finite, set_decayed_lr, update_world_model, world_model_optimizer
 from pwm.config import PretrainConfig, from_yaml_text, to_yaml, variant_name
 from pwm.layers import count_params
 from pwm.loop import EpochLoop
@@ -41,7 +40,7 @@ class Pretrainer(EpochLoop):
         self.task_set = TaskSet.of(cfg.tasks)
         self.data = load_data(cfg.data, cfg.data_task_ids, self.task_set)
         self.world_model = build_world_model(cfg, self.task_set).to(self.device)
-        self.opt = torch.optim.Adam(self.world_model.parameters(), lr=cfg.agent.model_lr)
+        self.opt = world_model_optimizer(self.world_model, cfg.agent)
         log(f"{self.data.transitions()} transitions of {len(self.task_set.names)} tasks: "
             + ", ".join(f"{t} {self.data.episodes(t)} episodes" for t in self.task_set.names))
 
@@ -52,9 +51,7 @@ class Pretrainer(EpochLoop):
 
     def train_epoch(self, started: float) -> dict:
         a = self.cfg.agent
-        lr = decayed_lr(a.model_lr, a.final_lr, self.epoch, a.lr_decay_epochs)
-        for group in self.opt.param_groups:
-            group["lr"] = lr
+        lr = set_decayed_lr(self.opt, a.model_lr, a.final_lr, self.epoch, a.lr_decay_epochs)
         metrics = [self.update() for _ in range(self.cfg.updates_per_epoch)]
         self.epoch += 1
         return {"epoch": self.epoch, "updates": self.epoch * self.cfg.updates_per_epoch,
