@@ -11,6 +11,7 @@ from torch import nn
 
 from pwm.layers import count_params, init_weights, mlp
 from pwm.math import lambda_returns
+from pwm.metrics import check_finite
 from pwm.world_model import WorldModel
 
 
@@ -37,12 +38,6 @@ def world_model_optimizer(world_model: nn.Module, agent_cfg) -> torch.optim.Adam
     rest = [p for p in world_model.parameters() if id(p) not in ids]
     return torch.optim.Adam([{"params": encoder, "lr_scale": a.encoder_lr_scale, "lr": a.model_lr * a.encoder_lr_scale},
                              {"params": rest, "lr_scale": 1.0}], lr=a.model_lr, foreach=True)
-
-
-class DivergenceError(RuntimeError):
-    def __init__(self, what: str):
-        super().__init__(f"non-finite {what}")
-        self.what = what
 
 
 class Actor(nn.Module):
@@ -98,11 +93,6 @@ class Critics(nn.Module):
         return torch.stack([net(z) for net in self.nets])  # [n, ..., 1]
 
 
-def check_finite(name: str, value: torch.Tensor) -> None:
-    if not torch.isfinite(value).all():
-        raise DivergenceError(name)
-
-
 def world_model_coefs(agent_cfg) -> dict[str, float]:
     a = agent_cfg
     return {"dynamics": a.consistency_coef, "reward": a.reward_coef, "termination": a.termination_coef}
@@ -110,17 +100,14 @@ def world_model_coefs(agent_cfg) -> dict[str, float]:
 
 def update_world_model(world_model: WorldModel, optimizer: torch.optim.Optimizer, batch: dict, agent_cfg) -> dict:
     """One gradient step of the world-model loss on a batch of real sequences (single- and
-    multi-task alike)."""
+    multi-task alike). Returns 0-dim tensors (pwm.metrics)."""
     a = agent_cfg
     loss, parts = world_model.sequence_loss(batch, a.rho, world_model_coefs(a))
-    for name, value in parts.items():
-        check_finite(name, value)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = nn.utils.clip_grad_norm_(world_model.parameters(), a.model_grad_clip)
     optimizer.step()
-    return {**{k: v.item() for k, v in parts.items()}, "loss/world_model": loss.item(),
-            "grad_norm/world_model": grad_norm.item()}
+    return {**parts, "loss/world_model": loss, "grad_norm/world_model": grad_norm}
 
 
 class Agent:
@@ -192,7 +179,6 @@ class Agent:
             spread = torch.quantile(returns, 0.95) - torch.quantile(returns, 0.05)
             self.return_scale.lerp_(spread, a.return_scale_tau)
         actor_loss = -returns.mean() / self.return_scale.clamp(min=1.0) - a.entropy_coef * entropies.mean()
-        check_finite("loss/actor", actor_loss)
         params = list(self.actor.parameters())
         grads = torch.autograd.grad(actor_loss, params)  # the world model and critics stay untouched
         for p, g in zip(params, grads):
@@ -202,12 +188,12 @@ class Agent:
         self.actor.clamp_log_std_()
         critic_metrics = self.update_critics(latents.detach(), rewards.detach(),
                                              None if continues is None else continues.detach())
-        extra = {} if continues is None else {"imagined/continue_mean": continues.mean().item()}
-        return {"loss/actor": actor_loss.item(), "grad_norm/actor": actor_grad_norm.item(),
-                "imagined/reward_mean": rewards.mean().item(), "imagined/reward_std": rewards.std().item(),
-                "imagined/return_mean": returns.mean().item(),
-                "actor/log_std": self.actor.log_std.detach().mean().item(), "actor/entropy": entropies.mean().item(),
-                "actor/return_scale": self.return_scale.item(), **extra, **critic_metrics}
+        extra = {} if continues is None else {"imagined/continue_mean": continues.mean()}
+        return {"loss/actor": actor_loss, "grad_norm/actor": actor_grad_norm,
+                "imagined/reward_mean": rewards.mean(), "imagined/reward_std": rewards.std(),
+                "imagined/return_mean": returns.mean(), "actor/log_std": self.actor.log_std.mean(),
+                "actor/entropy": entropies.mean(), "actor/return_scale": self.return_scale.clone(),
+                **extra, **critic_metrics}
 
     def update_critics(self, latents: torch.Tensor, rewards: torch.Tensor, continues: torch.Tensor | None = None) -> dict:
         """PWM's schedule: `critic_iterations` passes over the imagined states, each in
@@ -221,23 +207,23 @@ class Agent:
         if continues is not None:  # reach[t] = P(still going at step t) = prod_{k<t} continues[k]
             reach = torch.cat([torch.ones_like(continues[:1]), continues[:-1]]).cumprod(0)
             w = reach.flatten(0, 1) / reach.mean()
-        losses, norms = [], []
+        loss_sum = norm_sum = 0.0
+        steps = 0
         for _ in range(a.critic_iterations):
             for idx in torch.randperm(z.shape[0], device=z.device).chunk(a.critic_minibatches):
                 squared = (self.critics(z[idx]) - y[idx]) ** 2
                 if continues is not None:
                     squared = squared * w[idx]
                 loss = squared.mean(dim=(1, 2)).sum()
-                check_finite("loss/critic", loss)
                 self.critic_opt.zero_grad(set_to_none=True)
                 loss.backward()
-                norms.append(nn.utils.clip_grad_norm_(self.critics.parameters(), a.critic_grad_clip).item())
+                norm_sum = norm_sum + nn.utils.clip_grad_norm_(self.critic_params, a.critic_grad_clip)
                 self.critic_opt.step()
-                losses.append(loss.item())
+                loss_sum = loss_sum + loss.detach()
+                steps += 1
                 with torch.no_grad():
                     torch._foreach_lerp_(self.target_params, self.critic_params, a.critic_tau)
-        return {"loss/critic": float(np.mean(losses)), "grad_norm/critic": float(np.mean(norms)),
-                "value/target_mean": targets.mean().item()}
+        return {"loss/critic": loss_sum / steps, "grad_norm/critic": norm_sum / steps, "value/target_mean": targets.mean()}
 
     # --- bookkeeping --------------------------------------------------------------------
     def set_learning_rates(self, epoch: int) -> None:

@@ -12,7 +12,7 @@ import time
 import torch
 
 from pwm import checkpoint
-from pwm.agent import DivergenceError
+from pwm.metrics import DivergenceError
 from pwm.config import ConfigError, from_yaml_text, to_yaml
 from pwm.run_dir import RunDir, write_json_atomic, write_text_atomic
 

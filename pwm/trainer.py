@@ -11,6 +11,7 @@ from pwm.buffer import ReplayBuffer
 from pwm.config import TrainConfig, to_yaml, uses_termination, variant_name
 from pwm.envs import default_action_repeat, make_vector_env
 from pwm.loop import EpochLoop
+from pwm.metrics import EpochMetrics
 
 
 def training_seeds(cfg: TrainConfig) -> list[int]:
@@ -66,16 +67,15 @@ class Trainer(EpochLoop):
         return returns, lengths
 
     def update(self) -> dict:
-        a, metrics = self.cfg.agent, []
+        a, metrics = self.cfg.agent, EpochMetrics()
         n_model = a.model_updates_per_epoch + (0 if self.warmed_up else a.warmup_updates)
         self.warmed_up = True
         for _ in range(n_model):
             batch = self.buffer.sample_sequences(a.batch_size, a.model_horizon, self.rng, self.device)
-            metrics.append(self.agent.update_world_model(batch))
+            metrics.add(self.agent.update_world_model(batch))
         for _ in range(a.actor_updates_per_epoch):
-            metrics.append(self.agent.update_actor_critic(self.buffer.sample_obs(a.actor_batch_size, self.rng, self.device)))
-        keys = {k for m in metrics for k in m}
-        return {k: float(np.mean([m[k] for m in metrics if k in m])) for k in sorted(keys)}
+            metrics.add(self.agent.update_actor_critic(self.buffer.sample_obs(a.actor_batch_size, self.rng, self.device)))
+        return metrics.read()  # the epoch's one host synchronisation; raises DivergenceError
 
     def train_epoch(self, started: float) -> dict:
         returns, lengths = self.collect()
@@ -138,11 +138,12 @@ def preflight(cfg: TrainConfig) -> dict:
     started = time.monotonic()
     for _ in range(cfg.agent.model_horizon + 1):
         trainer.collect()
-    a = cfg.agent
-    wm = trainer.agent.update_world_model(
-        trainer.buffer.sample_sequences(a.batch_size, a.model_horizon, trainer.rng, trainer.device))
-    ac = trainer.agent.update_actor_critic(trainer.buffer.sample_obs(a.actor_batch_size, trainer.rng, trainer.device))
+    a, metrics = cfg.agent, EpochMetrics()
+    metrics.add(trainer.agent.update_world_model(
+        trainer.buffer.sample_sequences(a.batch_size, a.model_horizon, trainer.rng, trainer.device)))
+    metrics.add(trainer.agent.update_actor_critic(trainer.buffer.sample_obs(a.actor_batch_size, trainer.rng, trainer.device)))
+    row = metrics.read()
     trainer.agent.assert_finite_parameters()
     return {"task": cfg.task, "size": cfg.size, "variant": variant_name(cfg.dynamics),
             "param_counts": trainer.agent.param_counts(), "seconds": time.monotonic() - started,
-            "metrics": {**wm, **ac}, "pid": os.getpid()}
+            "metrics": row, "pid": os.getpid()}

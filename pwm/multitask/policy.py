@@ -10,6 +10,7 @@ from pwm import checkpoint
 from pwm.agent import Agent
 from pwm.config import TaskPolicyConfig, to_yaml, variant_name
 from pwm.loop import EpochLoop
+from pwm.metrics import EpochMetrics
 from pwm.multitask.pretrain import load_data, load_world_model
 
 
@@ -32,20 +33,19 @@ class TaskPolicyTrainer(EpochLoop):
         return self.task_id.expand(batch)
 
     def train_epoch(self, started: float) -> dict:
-        a, metrics = self.cfg.agent, []
+        a, metrics = self.cfg.agent, EpochMetrics()
         self.agent.set_learning_rates(self.epoch)
         if self.cfg.finetune:
             for _ in range(a.model_updates_per_epoch):
                 batch = self.data.sample_sequences(a.batch_size, a.model_horizon, self.rng, self.device, self.cfg.task)
-                metrics.append(self.agent.update_world_model(batch))
+                metrics.add(self.agent.update_world_model(batch))
         for _ in range(a.actor_updates_per_epoch):
             obs = self.data.sample_obs(a.actor_batch_size, self.rng, self.device, self.cfg.task)
-            metrics.append(self.agent.update_actor_critic(obs, self.task_ids(len(obs))))
+            metrics.add(self.agent.update_actor_critic(obs, self.task_ids(len(obs))))
+        row = metrics.read()
         self.epoch += 1
-        keys = sorted({k for m in metrics for k in m})
         return {"epoch": self.epoch, "updates": self.epoch * a.actor_updates_per_epoch,
-                "wall_s": self.wall_before + time.monotonic() - started, **self.agent.learning_rates(),
-                **{k: float(np.mean([m[k] for m in metrics if k in m])) for k in keys}}
+                "wall_s": self.wall_before + time.monotonic() - started, **self.agent.learning_rates(), **row}
 
     def weights(self) -> dict:
         """Self-contained for pwm-eval: the world model (as fine-tuned), its task set, the actor."""

@@ -12,6 +12,7 @@ from pwm import checkpoint
 from pwm.config import MultiTaskPreflightConfig, PretrainConfig, TaskPolicyConfig, variant_name
 from pwm.envs import make_env
 from pwm.evaluate import MultiTaskPolicy
+from pwm.metrics import EpochMetrics
 from pwm.multitask.data import write_chunk
 from pwm.multitask.policy import TaskPolicyTrainer
 from pwm.multitask.pretrain import Pretrainer
@@ -28,7 +29,9 @@ def preflight(cfg: MultiTaskPreflightConfig) -> dict:
         fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(PretrainConfig)}
         pretrain_cfg = PretrainConfig(**{**fields, "data": [str(data)], "data_task_ids": []})
         pretrainer = Pretrainer(pretrain_cfg, log=quiet)
-        wm_metrics = pretrainer.update()
+        wm_metrics = EpochMetrics()
+        wm_metrics.add(pretrainer.update())
+        wm_metrics = wm_metrics.read()
         checkpoint.save_atomic(pretrainer.weights(), tmp / "world_model.pt")
         policy_metrics = {}
         for task in cfg.tasks:

@@ -5,7 +5,8 @@ import time
 
 import numpy as np
 
-from pwm.agent import check_finite, set_decayed_lr, update_world_model, world_model_optimizer
+from pwm.agent import set_decayed_lr, update_world_model, world_model_optimizer
+from pwm.metrics import EpochMetrics, check_finite
 from pwm.config import PretrainConfig, from_yaml_text, to_yaml, variant_name
 from pwm.layers import count_params
 from pwm.loop import EpochLoop
@@ -52,11 +53,14 @@ class Pretrainer(EpochLoop):
     def train_epoch(self, started: float) -> dict:
         a = self.cfg.agent
         lr = set_decayed_lr(self.opt, a.model_lr, a.final_lr, self.epoch, a.lr_decay_epochs)
-        metrics = [self.update() for _ in range(self.cfg.updates_per_epoch)]
+        metrics = EpochMetrics()
+        for _ in range(self.cfg.updates_per_epoch):
+            metrics.add(self.update())
+        row = metrics.read()
         self.epoch += 1
         return {"epoch": self.epoch, "updates": self.epoch * self.cfg.updates_per_epoch,
                 "wall_s": self.wall_before + time.monotonic() - started, "lr/model": lr,
-                **{k: float(np.mean([m[k] for m in metrics])) for k in metrics[0]}}
+                **row}
 
     def weights(self) -> dict:
         return {"kind": "multitask-world-model", "config": to_yaml(self.cfg), "epoch": self.epoch,
