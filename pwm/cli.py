@@ -105,19 +105,26 @@ def mt_data_main(argv: list[str] | None = None) -> int:
 
 
 def eval_main(argv: list[str] | None = None) -> int:
+    """pwm-eval: checkpoint=FILE out=FILE.parquet, or checkpoints=[...] out_dir=DIR (one process
+    for all of a run's checkpoints, each into DIR/epoch{E}.parquet)."""
     _setup()
     from pwm.evaluate import evaluate_checkpoint
     from pwm.run_dir import write_parquet_atomic
 
     cfg = _compose("eval", sys.argv[1:] if argv is None else argv)
-    if not cfg.checkpoint or not cfg.out or cfg.episodes < 1:
-        _log("invalid configuration: checkpoint=PATH out=FILE.parquet and episodes>=1 are required")
+    single, several = bool(cfg.checkpoint or cfg.out), bool(cfg.checkpoints or cfg.out_dir)
+    if single == several or cfg.episodes < 1 or (single and not (cfg.checkpoint and cfg.out)) \
+            or (several and not (cfg.checkpoints and cfg.out_dir)):
+        _log("invalid configuration: give checkpoint=PATH out=FILE.parquet, or checkpoints=[PATH,...] "
+             "out_dir=DIR, and episodes>=1")
         return 2
     torch.set_num_threads(cfg.threads)
-    df = evaluate_checkpoint(Path(cfg.checkpoint), cfg.episodes, cfg.eval_seed_base, cfg.device)
-    Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomic(df, Path(cfg.out))
-    _log(f"{cfg.checkpoint}: mean return {df['return'].mean():.1f} over {len(df)} episodes")
+    for path in cfg.checkpoints or [cfg.checkpoint]:
+        df = evaluate_checkpoint(Path(path), cfg.episodes, cfg.eval_seed_base, cfg.device)
+        out = Path(cfg.out) if cfg.out else Path(cfg.out_dir) / f"epoch{int(df['checkpoint_epoch'].iloc[0])}.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet_atomic(df, out)
+        _log(f"{path}: mean return {df['return'].mean():.1f} over {len(df)} episodes -> {out}")
     return 0
 
 

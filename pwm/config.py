@@ -163,8 +163,10 @@ class PreflightConfig(TrainConfig):
 
 @dataclass
 class EvalConfig:
-    checkpoint: str = ""
+    checkpoint: str = ""  # one checkpoint, evaluated into `out`
     out: str = ""
+    checkpoints: List[str] = field(default_factory=list)  # or several, each into out_dir/epoch{E}.parquet
+    out_dir: str = ""
     episodes: int = 10
     device: str = "cpu"
     threads: int = 1

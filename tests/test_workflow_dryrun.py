@@ -18,7 +18,8 @@ def test_seed_sweep_plans_every_run_and_every_checkpoint_evaluation(tmp_path):
     runs = configurations * 5  # seeds
     assert counts["preflight"] == configurations
     assert counts["train"] == runs == 40
-    assert counts["evaluate"] == runs * 20  # 20000 epochs, a checkpoint every 1000
+    assert counts["evaluate"] == runs  # one job per run for its 20 checkpoints (20000 epochs, every 1000)
+    assert sum(line.count("/checkpoints/epoch_") for line in result.stdout.splitlines() if "pwm-eval " in line) == runs * 20
     assert counts["aggregate"] == 1 and counts["render_tables"] == 1
     commands = [line for line in result.stdout.splitlines() if "pwm-train " in line]
     assert len(commands) == 40
@@ -29,7 +30,7 @@ def test_default_config_plans_a_small_sweep(tmp_path):
     result = snakemake("-n", "--configfile", DEFAULT, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:]
     counts = job_counts(result.stdout)
-    assert counts["preflight"] == 2 and counts["train"] == 4 and counts["evaluate"] == 4 * 4
+    assert counts["preflight"] == 2 and counts["train"] == 4 and counts["evaluate"] == 4
 
 
 def test_slurm_profile_requests_resources_by_size_with_the_signal_for_train(tmp_path):

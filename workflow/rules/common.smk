@@ -35,7 +35,10 @@ wildcard_constraints:
 # The run folder holds pwm-train's resumable state; it is passed as a param, never declared as
 # an output, because Snakemake deletes the outputs of a failed job (and so the state to resume).
 RUN_DIR = "results/runs/{task}/{size}/{variant}/seed{seed}"
-EVALUATION = "results/evaluations/{task}/{size}/{variant}/seed{seed}/epoch{epoch}.parquet"
+# One evaluate job per run writes every checkpoint's evaluation into the run's folder (one
+# cluster job per run, not one per checkpoint); pwm-eval names the files after the epochs.
+EVALUATION_DIR = "results/evaluations/{task}/{size}/{variant}/seed{seed}"
+EVALUATION = f"{EVALUATION_DIR}/epoch{{epoch}}.parquet"
 
 
 def run_dir(wildcards):
@@ -92,14 +95,19 @@ def trainer_overrides(rule):
     return get
 
 
-def checkpoint_path(wildcards):
-    return f"{run_dir(wildcards)}/checkpoints/epoch_{int(wildcards.epoch):06d}.pt"
+def checkpoint_list(folder: str, epochs: list[int]) -> str:
+    """The checkpoints of `epochs` in a run folder, as a pwm-eval list override."""
+    return "[" + ",".join(f"{folder}/checkpoints/epoch_{e:06d}.pt" for e in epochs) + "]"
+
+
+def checkpoint_paths(wildcards):
+    return checkpoint_list(run_dir(wildcards), SWEEP.budgets[wildcards.size].checkpoint_epochs())
 
 
 # One command evaluates single-task and multi-task policy checkpoints alike.
 EVALUATE_SHELL = (
-    "MUJOCO_GL=disable pwm-eval checkpoint={params.checkpoint} episodes={params.episodes}"
-    " out={output} {params.device} > {log} 2>&1"
+    "MUJOCO_GL=disable pwm-eval checkpoints={params.checkpoints:q} episodes={params.episodes}"
+    " out_dir={output} {params.device} > {log} 2>&1"
 )
 
 
@@ -123,7 +131,7 @@ AGGREGATED = aggregated_runs()
 
 
 def aggregate_evaluations(wildcards):
-    return [path for _, paths in AGGREGATED for path in paths]
+    return [EVALUATION_DIR.format(**run.identity()) for run, paths in AGGREGATED if paths]
 
 
 def aggregate_live_files(wildcards):
@@ -166,7 +174,8 @@ def final_targets():
 MT_ROOT = "results/multitask/{task_set}/{size}/{variant}/seed{seed}"
 MT_WORLD_MODEL_DIR = f"{MT_ROOT}/world_model"
 MT_POLICY_DIR = f"{MT_ROOT}/policy/{{task}}"
-MT_EVALUATION = "results/evaluations/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}/epoch{epoch}.parquet"
+MT_EVALUATION_DIR = "results/evaluations/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}"
+MT_EVALUATION = f"{MT_EVALUATION_DIR}/epoch{{epoch}}.parquet"
 MT_DATA_FROM_RUN = "results/multitask/data/{task}/{size}-{variant}-seed{seed}.pt"
 MT_DATA_RANDOM = "results/multitask/data/{task}/random.pt"
 
@@ -224,8 +233,8 @@ def mt_stage(stage, key):
     return get
 
 
-def mt_policy_checkpoint(wildcards):
-    return f"{mt_policy_dir(wildcards)}/checkpoints/epoch_{int(wildcards.epoch):06d}.pt"
+def mt_policy_checkpoints(wildcards):
+    return checkpoint_list(mt_policy_dir(wildcards), MULTITASK.policy.checkpoint_epochs())
 
 
 def mt_policy_finished(wm, task):
@@ -250,4 +259,4 @@ MT_RECORDS = mt_records()
 
 
 def mt_evaluations(wildcards):
-    return [path for record in MT_RECORDS for path in record["evaluations"]]
+    return [MT_EVALUATION_DIR.format(**r) for r in MT_RECORDS if r["evaluations"]]

@@ -1,14 +1,14 @@
-# Evaluation of one saved checkpoint of a finished run: deterministic policy, real environment,
-# fixed evaluation seeds. Checkpoint epochs follow from the size's budget (common.smk).
+# Evaluation of every saved checkpoint of a finished run, in one job: deterministic policy, real
+# environment, fixed evaluation seeds. Checkpoint epochs follow from the size's budget (common.smk).
 rule evaluate:
     input:
         rules.train.output,
     output:
-        EVALUATION,
+        directory(EVALUATION_DIR),
     log:
-        "results/logs/evaluate/{task}/{size}/{variant}/seed{seed}/epoch{epoch}.log",
+        "results/logs/evaluate/{task}/{size}/{variant}/seed{seed}.log",
     params:
-        checkpoint=checkpoint_path,
+        checkpoints=checkpoint_paths,
         episodes=lookup(dpath="evaluation/episodes", within=config),
         device=device_args("evaluate"),
     threads: 1

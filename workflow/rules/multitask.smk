@@ -121,11 +121,11 @@ rule mt_evaluate:
     input:
         rules.mt_policy.output,
     output:
-        MT_EVALUATION,
+        directory(MT_EVALUATION_DIR),
     log:
-        "results/logs/evaluate/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}/epoch{epoch}.log",
+        "results/logs/evaluate/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}.log",
     params:
-        checkpoint=mt_policy_checkpoint,
+        checkpoints=mt_policy_checkpoints,
         episodes=lookup(dpath="evaluation/episodes", within=config),
         device=device_args("evaluate"),
     threads: 1
