@@ -146,13 +146,20 @@ class Agent:
         return update_world_model(self.world_model, self.model_opt, batch, self.cfg.agent)
 
     # --- actor and critics --------------------------------------------------------------
-    def imagine(self, z: torch.Tensor, task=None):
+    def imagine(self, z: torch.Tensor, task=None, env_step=None):
         """Roll the actor through the world model for `horizon` steps, keeping the graph.
         Returns latents [H+1, B, D], rewards [H, B, 1], continuation probabilities [H, B, 1]
         (None without a termination head), the discounted return [B, 1] bootstrapped by the
         smallest critic, and the actions' entropy estimates [H, B, 1]; with a termination head,
         each reward and the terminal value count only as much as the imagined episode is
-        predicted to still be going."""
+        predicted to still be going.
+
+        With `env_step` (PWM's rollout scheme, `agent.rollout_start=env`), z encodes the real
+        environments' current observations and every action is also taken in them:
+        env_step(actions) -> (observations after the step, terminated [B], truncated [B]). Where
+        a real episode ends, its return is closed (bootstrapped by the critics on a time limit,
+        not on a termination) and the latent restarts from the encoding of the new episode's
+        first observation; continuations are then the real ones."""
         gamma = self.cfg.agent.gamma
         latents, rewards, continues, entropies, ret, discount = [z], [], [], [], 0.0, 1.0
         for _ in range(self.cfg.agent.horizon):
@@ -161,8 +168,11 @@ class Agent:
             r = self.world_model.reward(z, action, task)
             z = self.world_model.next(z, action, task)
             ret = ret + discount * r
-            c = self.world_model.continues(z, task)
-            discount = discount * gamma if c is None else discount * gamma * c
+            if env_step is not None:
+                z, ret, discount, c = self._follow_real_episodes(env_step, action, z, ret, discount, task)
+            else:
+                c = self.world_model.continues(z, task)
+                discount = discount * gamma if c is None else discount * gamma * c
             latents.append(z)
             rewards.append(r)
             continues.append(c)
@@ -170,11 +180,25 @@ class Agent:
         continues = None if continues[0] is None else torch.stack(continues)
         return torch.stack(latents), torch.stack(rewards), continues, ret + discount * terminal, torch.stack(entropies)
 
-    def update_actor_critic(self, obs: torch.Tensor, task=None) -> dict:
+    def _follow_real_episodes(self, env_step, action, z, ret, discount, task):
+        """One real step beside the imagined one (see `imagine`)."""
+        obs, terminated, truncated = env_step(action.detach().cpu().numpy())
+        as_column = lambda x: torch.as_tensor(x, dtype=z.dtype, device=z.device).unsqueeze(-1)  # noqa: E731
+        ended, timed_out = as_column(terminated | truncated), as_column(truncated & ~terminated)
+        gamma = self.cfg.agent.gamma
+        ret = ret + timed_out * discount * gamma * self.critics(z).min(0).values
+        with torch.no_grad():
+            restart = self.world_model.encode(torch.as_tensor(obs, device=z.device), task)
+        z = torch.where(ended.bool(), restart, z)
+        return z, ret, torch.where(ended.bool(), torch.ones_like(ended), discount * gamma), 1 - ended
+
+    def update_actor_critic(self, obs: torch.Tensor, task=None, env_step=None) -> dict:
+        """One actor update through the world model from the latents of `obs` (buffer states, or
+        the environments' current observations with `env_step`), then the critics."""
         a = self.cfg.agent
         with torch.no_grad():
             z0 = self.world_model.encode(obs, task)
-        latents, rewards, continues, returns, entropies = self.imagine(z0, task)
+        latents, rewards, continues, returns, entropies = self.imagine(z0, task, env_step)
         with torch.no_grad():  # TD-MPC2's return scale: the actor's step does not depend on the task's reward units
             spread = torch.quantile(returns, 0.95) - torch.quantile(returns, 0.05)
             self.return_scale.lerp_(spread, a.return_scale_tau)
@@ -187,7 +211,8 @@ class Agent:
         self.actor_opt.step()
         self.actor.clamp_log_std_()
         critic_metrics = self.update_critics(latents.detach(), rewards.detach(),
-                                             None if continues is None else continues.detach())
+                                             None if continues is None else continues.detach(),
+                                             weigh_by_reach=env_step is None)
         extra = {} if continues is None else {"imagined/continue_mean": continues.mean()}
         return {"loss/actor": actor_loss, "grad_norm/actor": actor_grad_norm,
                 "imagined/reward_mean": rewards.mean(), "imagined/reward_std": rewards.std(),
@@ -195,16 +220,19 @@ class Agent:
                 "actor/entropy": entropies.mean(), "actor/return_scale": self.return_scale.clone(),
                 **extra, **critic_metrics}
 
-    def update_critics(self, latents: torch.Tensor, rewards: torch.Tensor, continues: torch.Tensor | None = None) -> dict:
+    def update_critics(self, latents: torch.Tensor, rewards: torch.Tensor, continues: torch.Tensor | None = None,
+                       weigh_by_reach: bool = True) -> dict:
         """PWM's schedule: `critic_iterations` passes over the imagined states, each in
-        `critic_minibatches` minibatches, towards fixed TD(lambda) targets. With a termination
-        head, a state counts as much as it is predicted to be reached before a termination."""
+        `critic_minibatches` minibatches, towards fixed TD(lambda) targets. With predicted
+        continuations, a state counts as much as it is predicted to be reached before a
+        termination (with real ones, `weigh_by_reach=False`, every state was reached)."""
         a = self.cfg.agent
         with torch.no_grad():
             values = self.target_critics(latents).min(0).values
             targets = lambda_returns(rewards, values, a.gamma, a.lam, continues)
         z, y = latents[:-1].flatten(0, 1), targets.flatten(0, 1)
-        if continues is not None:  # reach[t] = P(still going at step t) = prod_{k<t} continues[k]
+        weighted = continues is not None and weigh_by_reach
+        if weighted:  # reach[t] = P(still going at step t) = prod_{k<t} continues[k]
             reach = torch.cat([torch.ones_like(continues[:1]), continues[:-1]]).cumprod(0)
             w = reach.flatten(0, 1) / reach.mean()
         loss_sum = norm_sum = 0.0
@@ -212,7 +240,7 @@ class Agent:
         for _ in range(a.critic_iterations):
             for idx in torch.randperm(z.shape[0], device=z.device).chunk(a.critic_minibatches):
                 squared = (self.critics(z[idx]) - y[idx]) ** 2
-                if continues is not None:
+                if weighted:
                     squared = squared * w[idx]
                 loss = squared.mean(dim=(1, 2)).sum()
                 self.critic_opt.zero_grad(set_to_none=True)

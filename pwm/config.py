@@ -15,6 +15,7 @@ DYNAMICS_KINDS = ("mlp", "flow")
 INTEGRATORS = ("euler", "heun")
 REWARD_HEADS = ("twohot", "scalar")
 TERMINATION_MODES = ("auto", "on", "off")
+ROLLOUT_STARTS = ("buffer", "env")
 
 
 class ConfigError(ValueError):
@@ -70,7 +71,8 @@ class AgentConfig:
     critic_grad_clip: float = 100.0
     model_grad_clip: float = 20.0
     batch_size: int = 256  # world-model batch of real sequences
-    actor_batch_size: int = 256  # start latents of the imagined rollouts per actor update
+    actor_batch_size: int = 256  # start latents of the imagined rollouts per actor update (buffer starts)
+    rollout_start: str = "buffer"  # buffer: imagine from replay states | env: PWM's scheme, from and beside the real envs
     model_horizon: int = 16  # world-model sequences hold model_horizon + 1 observations (PWM: H + 1 = 17)
     rho: float = 0.9  # per-step weight of the world-model loss over its horizon (PWM 0.99; see config/README.md)
     consistency_coef: float = 20.0
@@ -246,6 +248,7 @@ def _validate_loop(c) -> None:
 
 
 def _validate_actor_critic(c) -> None:
+    _one_of("agent.rollout_start", c.agent.rollout_start, ROLLOUT_STARTS)
     _at_least("agent.horizon", c.agent.horizon, 1)
     _at_least("agent.actor_batch_size", c.agent.actor_batch_size, 2)
     _at_least("model.num_critics", c.model.num_critics, 1)
@@ -263,6 +266,11 @@ def validate_train(c: TrainConfig) -> None:
     _at_least("env.steps_per_epoch", c.env.steps_per_epoch, 1)
     if c.env.action_repeat is not None:
         _at_least("env.action_repeat", c.env.action_repeat, 1)
+    a = c.agent
+    if a.rollout_start == "env" and c.env.steps_per_epoch != a.horizon * a.actor_updates_per_epoch:
+        raise ConfigError(f"agent.rollout_start=env steps the environments during the actor updates: "
+                          f"env.steps_per_epoch={c.env.steps_per_epoch} must equal agent.horizon x "
+                          f"agent.actor_updates_per_epoch = {a.horizon * a.actor_updates_per_epoch}")
     if c.agent.buffer_capacity < c.env.num_envs * (c.agent.model_horizon + 2):
         raise ConfigError(f"agent.buffer_capacity={c.agent.buffer_capacity} is too small for {c.env.num_envs} envs")
 
@@ -292,6 +300,7 @@ def validate_pretrain(c: PretrainConfig) -> None:
 
 def validate_task_policy(c: TaskPolicyConfig) -> None:
     _one_of("task", c.task, TASKS)
+    _one_of("agent.rollout_start", c.agent.rollout_start, ["buffer"])  # offline: no environments to step
     if not c.world_model or not c.data:
         raise ConfigError("world_model=CHECKPOINT and data=[...] are required")
     _validate_loop(c)

@@ -5,6 +5,7 @@ import os
 import time
 
 import numpy as np
+import torch
 
 from pwm.agent import Agent
 from pwm.buffer import ReplayBuffer
@@ -32,6 +33,7 @@ class Trainer(EpochLoop):
         self.obs, _ = self.env.reset(seed=training_seeds(cfg))
         n = cfg.env.num_envs
         self.episode_return, self.episode_length = np.zeros(n), np.zeros(n, np.int64)
+        self.finished: tuple[list[float], list[int]] = ([], [])  # returns and lengths of ended episodes
         self.agent_steps_per_epoch = n * cfg.env.steps_per_epoch
         self.env_steps_per_epoch = self.agent_steps_per_epoch * (cfg.env.action_repeat or default_action_repeat(cfg.task))
         self.warmed_up = False
@@ -39,32 +41,44 @@ class Trainer(EpochLoop):
         self.stagger_cuts = staggered_cuts(n, self.env.envs[0].max_episode_steps) if cfg.env.stagger else np.zeros(n, np.int64)
 
     # --- one epoch ----------------------------------------------------------------------
+    def step_envs(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One step of every environment: the transition into the buffer, episode bookkeeping
+        (finished episodes into `self.finished`), staggered first-episode cuts. Returns the
+        observations to act on next and the terminated and truncated (or cut) flags."""
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        ended = terminated | truncated
+        true_next = next_obs.copy()
+        for i in np.flatnonzero(ended):
+            true_next[i] = info["final_obs"][i]
+        self.episode_return += reward
+        self.episode_length += 1
+        step = self.buffer.count + 1  # agent steps every environment has taken
+        cut = ~ended & (self.stagger_cuts == step) & (self.episode_length == step)
+        self.buffer.add(self.obs, action, reward, true_next, terminated, truncated | cut)
+        self.finished[0].extend(self.episode_return[ended].tolist())
+        self.finished[1].extend(self.episode_length[ended].tolist())
+        if cut.any():
+            next_obs, _ = self.env.reset(options={"reset_mask": cut})
+        self.episode_return[ended | cut], self.episode_length[ended | cut] = 0.0, 0
+        self.obs = next_obs
+        return next_obs, terminated, truncated | cut
+
     def collect(self) -> tuple[list[float], list[int]]:
-        """Step every environment `steps_per_epoch` times; returns the returns and lengths of
-        the episodes that ended (by termination or time limit; staggered cuts are not episodes)."""
-        returns, lengths = [], []
-        for _ in range(self.cfg.env.steps_per_epoch):
+        """Step every environment `steps_per_epoch` times (PWM's rollout scheme steps them
+        during the actor updates instead); returns the returns and lengths of the episodes that
+        ended (by termination or time limit; staggered cuts are not episodes)."""
+        learning_in_env = self.cfg.agent.rollout_start == "env" and self.epoch >= self.random_epochs
+        for _ in range(0 if learning_in_env else self.cfg.env.steps_per_epoch):
             if self.epoch < self.random_epochs:
                 action = self.rng.uniform(-1, 1, (self.cfg.env.num_envs, self.action_dim)).astype(np.float32)
             else:
                 action = self.agent.act(self.obs)
-            next_obs, reward, terminated, truncated, info = self.env.step(action)
-            ended = terminated | truncated
-            true_next = next_obs.copy()
-            for i in np.flatnonzero(ended):
-                true_next[i] = info["final_obs"][i]
-            self.episode_return += reward
-            self.episode_length += 1
-            step = self.buffer.count + 1  # agent steps every environment has taken
-            cut = ~ended & (self.stagger_cuts == step) & (self.episode_length == step)
-            self.buffer.add(self.obs, action, reward, true_next, terminated, truncated | cut)
-            returns += self.episode_return[ended].tolist()
-            lengths += self.episode_length[ended].tolist()
-            if cut.any():
-                next_obs, _ = self.env.reset(options={"reset_mask": cut})
-            self.episode_return[ended | cut], self.episode_length[ended | cut] = 0.0, 0
-            self.obs = next_obs
-        return returns, lengths
+            self.step_envs(action)
+        return self.take_finished()
+
+    def take_finished(self) -> tuple[list[float], list[int]]:
+        finished, self.finished = self.finished, ([], [])
+        return finished
 
     def update(self) -> dict:
         a, metrics = self.cfg.agent, EpochMetrics()
@@ -74,7 +88,11 @@ class Trainer(EpochLoop):
             batch = self.buffer.sample_sequences(a.batch_size, a.model_horizon, self.rng, self.device)
             metrics.add(self.agent.update_world_model(batch))
         for _ in range(a.actor_updates_per_epoch):
-            metrics.add(self.agent.update_actor_critic(self.buffer.sample_obs(a.actor_batch_size, self.rng, self.device)))
+            if a.rollout_start == "env":
+                obs = torch.as_tensor(self.obs, device=self.device)
+                metrics.add(self.agent.update_actor_critic(obs, env_step=self.step_envs))
+            else:
+                metrics.add(self.agent.update_actor_critic(self.buffer.sample_obs(a.actor_batch_size, self.rng, self.device)))
         return metrics.read()  # the epoch's one host synchronisation; raises DivergenceError
 
     def train_epoch(self, started: float) -> dict:
@@ -83,6 +101,8 @@ class Trainer(EpochLoop):
         lrs = self.agent.learning_rates()
         learning = self.epoch >= self.random_epochs
         metrics = self.update() if learning else {}
+        if learning and self.cfg.agent.rollout_start == "env":
+            returns, lengths = self.take_finished()
         self.epoch += 1
         return {"epoch": self.epoch, "env_steps": self.epoch * self.env_steps_per_epoch,
                 "agent_steps": self.epoch * self.agent_steps_per_epoch,

@@ -198,3 +198,41 @@ def test_episodes_start_staggered_so_training_returns_come_every_few_epochs(tmp_
     assert ended_at == [500, 625, 750, 875]
     boundaries = np.flatnonzero(np.diff(trainer.buffer.episode[3, :900]))
     assert boundaries.tolist() == [374, 874]  # env 3: cut after 375 steps, then a full episode
+
+
+def test_pwm_rollout_scheme_closes_returns_where_real_episodes_end():
+    """agent.rollout_start=env: each imagined action is also taken in the real environments; a
+    real termination closes that environment's return (no bootstrap) and restarts its latent from
+    the new episode's first observation."""
+    torch.manual_seed(0)
+    agent = Agent(compose_config("train", ["agent.horizon=3"]), OBS, ACT, torch.device("cpu"))
+    restart_obs = torch.randn(2, OBS)
+    calls = []
+
+    def env_step(actions):
+        calls.append(actions)
+        fell = np.array([len(calls) == 1, False])  # env 0 falls at the first step
+        return restart_obs.numpy(), fell, np.array([False, False])
+
+    z0 = agent.world_model.encode(torch.randn(2, OBS)).detach()
+    latents, rewards, continues, ret, _ = agent.imagine(z0, env_step=env_step)
+    assert len(calls) == 3 and calls[0].shape == (2, ACT)
+    assert continues[:, :, 0].tolist() == [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+    assert torch.equal(latents[1][0], agent.world_model.encode(restart_obs)[0])  # env 0 restarted
+    g, v = 0.99, agent.critics(latents[-1]).min(0).values
+    fell_env = rewards[0, 0] + rewards[1, 0] + g * rewards[2, 0] + g ** 2 * v[0]  # closed, then a new segment
+    going_env = rewards[0, 1] + g * rewards[1, 1] + g ** 2 * rewards[2, 1] + g ** 3 * v[1]
+    assert torch.allclose(ret[:, 0], torch.stack([fell_env[0], going_env[0]]), atol=1e-5)
+
+
+def test_pwm_rollout_scheme_steps_the_environments_during_actor_updates(tmp_path):
+    with pytest.raises(Exception, match="env.steps_per_epoch=8 must equal agent.horizon x agent.actor_updates_per_epoch = 32"):
+        compose_config("train", ["agent.rollout_start=env", "agent.actor_updates_per_epoch=2"])
+    cfg = compose_config("train", [f"run_dir={tmp_path}", "task=cartpole-swingup", "agent.rollout_start=env",
+                                   "env.num_envs=2", "agent.horizon=4", "env.steps_per_epoch=8",
+                                   "agent.actor_updates_per_epoch=2", "agent.random_steps=64", "agent.warmup_updates=1",
+                                   "agent.model_horizon=3", "agent.batch_size=8", "agent.critic_iterations=1"])
+    trainer = Trainer(cfg, log=lambda *_: None)
+    for _ in range(3):
+        trainer.train_epoch(0.0)
+    assert trainer.buffer.count == 3 * 8  # the learning epoch's 8 steps came from the two 4-step rollouts
