@@ -161,6 +161,7 @@ class MultiTaskPreflightConfig(PretrainConfig):
 @dataclass
 class PreflightConfig(TrainConfig):
     out: str = ""  # JSON file written when the smoke test passes
+    timed_epochs: int = 2  # learning epochs timed after the smoke test: seconds_per_epoch, projected_hours
 
 
 @dataclass

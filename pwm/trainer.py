@@ -9,7 +9,7 @@ import torch
 
 from pwm.agent import Agent
 from pwm.buffer import ReplayBuffer
-from pwm.config import TrainConfig, to_yaml, uses_termination, variant_name
+from pwm.config import PreflightConfig, TrainConfig, to_yaml, uses_termination, variant_name
 from pwm.envs import default_action_repeat, make_vector_env
 from pwm.loop import EpochLoop
 from pwm.metrics import EpochMetrics
@@ -152,8 +152,10 @@ def staggered_cuts(num_envs: int, episode_steps: int) -> np.ndarray:
     return np.arange(num_envs, dtype=np.int64) * episode_steps // num_envs
 
 
-def preflight(cfg: TrainConfig) -> dict:
-    """Build everything on the real task and run one world-model and one actor-critic update."""
+def preflight(cfg: PreflightConfig) -> dict:
+    """Build everything on the real task and run one world-model and one actor-critic update,
+    then time `timed_epochs` learning epochs of the real schedule on this device: the seconds per
+    epoch from which a sweep's cost is projected (pwm.analysis.projection)."""
     trainer = Trainer(cfg, log=lambda *_: None)
     started = time.monotonic()
     for _ in range(cfg.agent.model_horizon + 1):
@@ -164,6 +166,15 @@ def preflight(cfg: TrainConfig) -> dict:
     metrics.add(trainer.agent.update_actor_critic(trainer.buffer.sample_obs(a.actor_batch_size, trainer.rng, trainer.device)))
     row = metrics.read()
     trainer.agent.assert_finite_parameters()
+    smoke_s = time.monotonic() - started
+    trainer.epoch, trainer.warmed_up = trainer.random_epochs, True  # a learning epoch, warm-up done
+    timed = time.monotonic()
+    for _ in range(cfg.timed_epochs):
+        trainer.collect()
+        trainer.update()
+    seconds_per_epoch = (time.monotonic() - timed) / cfg.timed_epochs if cfg.timed_epochs else None
     return {"task": cfg.task, "size": cfg.size, "variant": variant_name(cfg.dynamics),
-            "param_counts": trainer.agent.param_counts(), "seconds": time.monotonic() - started,
-            "metrics": row, "pid": os.getpid()}
+            "param_counts": trainer.agent.param_counts(), "seconds": smoke_s, "metrics": row,
+            "device": str(trainer.device), "seconds_per_epoch": seconds_per_epoch,
+            "projected_hours": seconds_per_epoch * cfg.epochs / 3600 if seconds_per_epoch else None,
+            "epochs": cfg.epochs, "pid": os.getpid()}

@@ -3,8 +3,10 @@
 import os
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
+from pwm.analysis.projection import projection, summary
 from pwm.analysis.sweep import MultiTaskSweep, Sweep, SweepConfigError, Variant, alternation, override_args
 from pwm.envs import TASKS
 from pwm.presets import SIZES
@@ -17,6 +19,13 @@ try:
     MULTITASK = MultiTaskSweep.from_config(config, known_tasks=TASKS, known_sizes=SIZES)
 except SweepConfigError as err:
     raise WorkflowError(f"Invalid config: {err}") from None
+
+
+# The sweep's projected cost from the preflights that have run, with a warning for every train
+# job whose runtime cannot cover it (pwm.analysis.projection); retries as Snakemake was given them.
+RETRIES = getattr(workflow.execution_settings, "retries", 0) or 0
+for line in summary(projection(SWEEP, config["resources"], RETRIES), RETRIES):
+    logger.warning(line)
 
 
 if MULTITASK.data_dir and not os.path.isdir(MULTITASK.data_dir):

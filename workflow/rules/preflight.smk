@@ -1,5 +1,6 @@
 # Smoke test of every distinct configuration (task, size, variant): build the models on the real
-# task and run one update step, before any training job of that configuration may start.
+# task and run one update step, before any training job of that configuration may start; then
+# time a few learning epochs on the train jobs' device (the sweep's projected cost, common.smk).
 rule preflight:
     output:
         "results/preflight/{task}/{size}/{variant}.json",
@@ -7,6 +8,7 @@ rule preflight:
         "results/logs/preflight/{task}/{size}/{variant}.log",
     params:
         variant=variant_args,
+        epochs=budget("epochs"),
         overrides=trainer_overrides("preflight"),
     threads: 1
     resources:
@@ -18,4 +20,4 @@ rule preflight:
         "../envs/pwm.yaml"
     shell:
         "MUJOCO_GL=disable pwm-preflight out={output} task={wildcards.task} size={wildcards.size}"
-        " {params.variant} {params.overrides} > {log} 2>&1"
+        " {params.variant} epochs={params.epochs} {params.overrides} > {log} 2>&1"
