@@ -21,7 +21,10 @@ def _log(msg: str) -> None:
 
 
 def _compose(name: str, argv: list[str]):
-    from pwm.config import compose_config
+    from pwm.config import compose_config, describe
+    if {"-h", "--help"} & set(argv):
+        print(f"usage: key=value ... (Hydra overrides). Keys, defaults and meanings:\n{describe(name)}")
+        raise SystemExit(0)
     try:
         return compose_config(name, argv)
     except Exception as err:  # ConfigError, or Hydra's override / type errors

@@ -1,5 +1,8 @@
 """Typed run configuration: Hydra structured configs, composed from command-line overrides
 and validated once, before any environment or network is built."""
+import dataclasses
+import inspect
+import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -8,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from pwm.envs import TASKS, TERMINATING_TASKS
+from pwm.envs import TASKS, TERMINATING_TASKS, default_action_repeat
 from pwm.presets import SIZES
 
 DYNAMICS_KINDS = ("mlp", "flow")
@@ -93,19 +96,19 @@ class AgentConfig:
 @dataclass
 class LoopConfig:
     """What every resumable epoch loop (pwm.loop) takes: its folder, seed, device and length."""
-    run_dir: str = ""
-    seed: int = 1
-    device: str = "cpu"
+    run_dir: str = ""  # the run folder (required): config, status, metrics, checkpoints, resume state
+    seed: int = 1  # seeds torch, numpy and the training environments (seed * 1000 + i)
+    device: str = "cpu"  # cpu | cuda | cuda:N
     threads: int = 1  # torch intra-op threads; fixed so that CPU runs are bit-reproducible
-    epochs: int = 500
-    checkpoint_every: int = 50
+    epochs: int = 500  # epochs to train (the budget; the lr schedule does not depend on it)
+    checkpoint_every: int = 50  # save weights (and resume state) every this many epochs and at the last
     log_every: int = 10  # epochs between log lines when not on a terminal
 
 
 @dataclass
 class TrainConfig(LoopConfig):
-    task: str = "cartpole-swingup"
-    size: str = "1M"
+    task: str = "cartpole-swingup"  # dm_control domain-task or gymnasium Name-v5 (pwm.envs.TASKS)
+    size: str = "1M"  # world-model preset: 1M | 5M | 19M | 48M | 317M
     dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -167,12 +170,12 @@ class PreflightConfig(TrainConfig):
 @dataclass
 class EvalConfig:
     checkpoint: str = ""  # one checkpoint, evaluated into `out`
-    out: str = ""
+    out: str = ""  # parquet file: one row per episode
     checkpoints: List[str] = field(default_factory=list)  # or several, each into out_dir/epoch{E}.parquet
     out_dir: str = ""
-    episodes: int = 10
-    device: str = "cpu"
-    threads: int = 1
+    episodes: int = 10  # episodes per checkpoint, deterministic policy
+    device: str = "cpu"  # cpu | cuda | cuda:N
+    threads: int = 1  # torch intra-op threads
     eval_seed_base: int = 1_000_000  # eval seeds are eval_seed_base + episode; training seeds are far below
 
 
@@ -189,6 +192,11 @@ def _store() -> None:
 
 def compose_config(name: str, overrides: list[str]):
     """Compose `name` from overrides like `size=5M dynamics.kind=flow`; typos fail here."""
+    for override in overrides:
+        if override.startswith(("+", "~")):
+            key = override.lstrip("+~").split("=")[0]
+            raise ConfigError(f"{override!r}: keys cannot be added (+) or deleted (~); {key!r} is not a key "
+                              "of this command (its --help lists them)")
     _store()
     with tempfile.TemporaryDirectory() as empty, initialize_config_dir(config_dir=empty, version_base="1.3"):
         cfg = compose(config_name=name, overrides=overrides)
@@ -198,6 +206,46 @@ def compose_config(name: str, overrides: list[str]):
     if validate:
         validate(obj)
     return obj
+
+
+def describe(name: str) -> str:
+    """Every key of command config `name` with its default and the comment beside its field:
+    what `--help` prints."""
+    _store()
+    node = ConfigStore.instance().repo[f"{name}.yaml"].node
+    lines = []
+
+    def walk(cls, prefix: str) -> None:
+        comments = _field_comments(cls)
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            if dataclasses.is_dataclass(default):
+                walk(type(default), f"{prefix}{f.name}.")
+                continue
+            note = f"  # {comments[f.name]}" if comments.get(f.name) else ""
+            lines.append(f"  {prefix}{f.name}={_as_override(default)}{note}")
+
+    walk(OmegaConf.get_type(node), "")
+    return "\n".join(lines)
+
+
+def _as_override(value) -> str:
+    if value is None or isinstance(value, bool):
+        return str(value).lower().replace("none", "null")
+    if isinstance(value, list):
+        return "[" + ",".join(map(str, value)) + "]"
+    return str(value) if value != "" else "''"
+
+
+def _field_comments(cls) -> dict[str, str]:
+    """`name: type = default  # comment` lines of a dataclass and its bases."""
+    comments = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        for line in inspect.getsource(klass).splitlines():
+            match = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
+            if match:
+                comments[match[1]] = match[2]
+    return comments
 
 
 def variant_name(d: DynamicsConfig) -> str:
@@ -237,8 +285,45 @@ def _validate_world_model(c) -> None:
         raise ConfigError(f"model.simnorm_dim={c.model.simnorm_dim} must divide the latent size {latent} of size {c.size}")
 
 
+def _above(key: str, value, low) -> None:
+    if not value > low:
+        raise ConfigError(f"{key}={value!r} is not allowed; it must be > {low}")
+
+
+def _within(key: str, value, low, high) -> None:
+    if not low < value <= high:
+        raise ConfigError(f"{key}={value!r} is not allowed; it must be in ({low}, {high}]")
+
+
+def _validate_device(device: str) -> None:
+    import torch
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device={device!r} is not allowed; use cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={device!r}: this machine has no CUDA device; use device=cpu")
+    if parsed.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device={device!r} is not allowed; use cpu, cuda or cuda:N")
+
+
+def _validate_learning(c) -> None:
+    """Learning rates, discounts and the reward range, wherever an agent config is used."""
+    a = c.agent
+    for key in ("model_lr", "actor_lr", "critic_lr", "final_lr"):
+        _above(f"agent.{key}", getattr(a, key), 0)
+    _within("agent.gamma", a.gamma, 0, 1)
+    _within("agent.rho", a.rho, 0, 1)
+    if not 0 <= a.lam <= 1:
+        raise ConfigError(f"agent.lam={a.lam!r} is not allowed; it must be in [0, 1]")
+    if not c.model.vmin < c.model.vmax:
+        raise ConfigError(f"model.vmin={c.model.vmin!r} must be below model.vmax={c.model.vmax!r}")
+
+
 def _validate_loop(c) -> None:
     """Keys every epoch loop has."""
+    _validate_device(c.device)
+    _validate_learning(c)
     _at_least("epochs", c.epochs, 1)
     _at_least("checkpoint_every", c.checkpoint_every, 1)
     _at_least("log_every", c.log_every, 1)
@@ -272,6 +357,12 @@ def validate_train(c: TrainConfig) -> None:
         raise ConfigError(f"agent.rollout_start=env steps the environments during the actor updates: "
                           f"env.steps_per_epoch={c.env.steps_per_epoch} must equal agent.horizon x "
                           f"agent.actor_updates_per_epoch = {a.horizon * a.actor_updates_per_epoch}")
+    repeat = c.env.action_repeat or default_action_repeat(c.task)
+    random_epochs = -(-a.random_steps // (c.env.num_envs * c.env.steps_per_epoch * repeat))
+    if (random_epochs + 1) * c.env.steps_per_epoch < a.model_horizon:
+        raise ConfigError(f"agent.random_steps={a.random_steps} with env.steps_per_epoch={c.env.steps_per_epoch} leaves "
+                          f"{(random_epochs + 1) * c.env.steps_per_epoch} steps per environment at the first update, "
+                          f"fewer than agent.model_horizon={a.model_horizon}: raise agent.random_steps")
     if c.agent.buffer_capacity < c.env.num_envs * (c.agent.model_horizon + 2):
         raise ConfigError(f"agent.buffer_capacity={c.agent.buffer_capacity} is too small for {c.env.num_envs} envs")
 

@@ -13,6 +13,14 @@ from cli_helpers import run_cli
     ("epochs=-5", "epochs=-5 is not allowed; it must be >= 1"),
     ("dynamcs.kind=flow", "Could not override 'dynamcs.kind'"),
     ("model.reward_head=gauss", "model.reward_head='gauss' is not allowed; choose one of: twohot, scalar"),
+    ("+agent.batchsize=16", "'+agent.batchsize=16': keys cannot be added (+) or deleted (~); 'agent.batchsize' is not a key"),
+    ("agent.actor_lr=-1", "agent.actor_lr=-1.0 is not allowed; it must be > 0"),
+    ("agent.gamma=2.0", "agent.gamma=2.0 is not allowed; it must be in (0, 1]"),
+    ("model.vmin=10", "model.vmin=10.0 must be below model.vmax=10.0"),
+    ("device=gpu", "device='gpu' is not allowed; use cpu, cuda or cuda:N"),
+    ("agent.random_steps=0", "agent.random_steps=0 with env.steps_per_epoch=8 leaves 8 steps per environment"),
+    ("agent.rollout_start=real", "agent.rollout_start='real' is not allowed; choose one of: buffer, env"),
+    ("model.termination=maybe", "model.termination='maybe' is not allowed; choose one of: auto, on, off"),
 ])
 def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):
     run_dir = tmp_path / "run"
@@ -42,3 +50,13 @@ def test_preflight_runs_one_update_on_the_real_task(tmp_path):
     assert report["variant"] == "flow-heun-k2"
     assert report["param_counts"]["dynamics"] > 0
     assert report["metrics"]["loss/world_model"] > 0
+
+
+@pytest.mark.parametrize("command", ["pwm-train", "pwm-eval", "pwm-preflight", "pwm-mt-world-model", "pwm-mt-policy"])
+def test_help_lists_every_key_with_its_default_and_meaning(command):
+    result = run_cli(command, ["--help"], timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "device=cpu  # cpu | cuda | cuda:N" in result.stdout
+    if command == "pwm-train":
+        assert "agent.critic_iterations=8  # passes over the imagined states per actor update (PWM: 8)" in result.stdout
+        assert "model.actor_dims=[400,200,100]" in result.stdout
