@@ -79,8 +79,19 @@ def random_policy(task: str, episodes: int) -> tuple[float, float]:
     return float(np.mean([r["return"] for r in results])), float(np.mean([r["length"] for r in results]))
 
 
+def agent_steps_per_epoch(overrides: list[str]) -> int:
+    """Environments x steps per epoch, as the last of the overrides that set them leave them."""
+    settings = {"env.num_envs": NUM_ENVS, "env.steps_per_epoch": STEPS_PER_EPOCH}
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key in settings:
+            settings[key] = int(value)
+    return settings["env.num_envs"] * settings["env.steps_per_epoch"]
+
+
 def plan(args) -> list[dict]:
-    epochs = args.agent_steps // (NUM_ENVS * STEPS_PER_EPOCH)
+    per_epoch = agent_steps_per_epoch([*RECIPE, *args.overrides])
+    epochs = args.agent_steps // per_epoch
     jobs = []
     for task in args.tasks:
         for variant in args.variants:
@@ -92,7 +103,7 @@ def plan(args) -> list[dict]:
                 overrides = [f"task={task}", f"seed={seed}", f"epochs={epochs}",
                              f"checkpoint_every={max(1, epochs // 4)}", *RECIPE, *VARIANTS[variant], *args.overrides]
                 jobs.append({"task": task, "variant": variant, "seed": seed, "run_dir": run_dir,
-                             "overrides": overrides, "agent_steps": epochs * NUM_ENVS * STEPS_PER_EPOCH})
+                             "overrides": overrides, "agent_steps": epochs * per_epoch})
     return jobs
 
 
