@@ -1,6 +1,15 @@
 """Replay buffer of real transitions, one ring per environment, sampled as sequences that
 never cross an episode boundary. Terminations (the episode ended in a state that has no
-future: the body fell) are kept apart from truncations (a time limit, or a staggered start)."""
+future: the body fell) are kept apart from truncations (a time limit, or a staggered start).
+
+Persistence is append-only: each resume state writes only the steps added since the previous
+one, as a chunk file `buffer/<first step>-<end step>.npz` in the run folder, and records a small
+manifest (step count, episode counters, the chunk files that hold the ring's window). Successive
+states share their chunks, so a state costs what is new rather than the whole buffer.
+"""
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -19,6 +28,7 @@ class ReplayBuffer:
         self.episode = np.zeros((num_envs, self.cap), np.int64)
         self.current_episode = np.zeros(num_envs, np.int64)
         self.count = 0  # transitions written per environment, ever
+        self.saved = 0  # steps already in chunk files
 
     def add(self, obs, action, reward, next_obs, terminated, truncated) -> None:
         """One step of every environment; `next_obs` is the true final observation at episode ends."""
@@ -63,14 +73,75 @@ class ReplayBuffer:
         i = rng.integers(0, filled, size=batch)
         return torch.as_tensor(self.obs[e, i], device=device)
 
-    def state_dict(self) -> dict:
+    # --- persistence ----------------------------------------------------------------------
+    def _window(self, count: int) -> tuple[int, int]:
+        return max(0, count - self.cap), count
+
+    def write_chunks(self, folder: Path) -> dict:
+        """Write the steps added since the last call into a new chunk file, drop chunks no
+        longer needed by this state or the previous one; return the manifest."""
+        folder.mkdir(parents=True, exist_ok=True)
+        start = max(self.saved, self.count - self.cap)
+        if self.count > start:
+            idx = np.arange(start, self.count) % self.cap
+            path = folder / f"{start:012d}-{self.count:012d}.npz"
+            tmp = folder / f".{path.name}.tmp"
+            with open(tmp, "wb") as f:
+                np.savez(f, **{k: getattr(self, k)[:, idx] for k in FIELDS})
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        previous_first = self._window(self.saved)[0]  # the previous state still needs its window
+        for path, first, end in _chunks(folder):
+            if end <= previous_first:
+                path.unlink()
+        self.saved = self.count
+        first = self._window(self.count)[0]
+        return {"count": self.count, "current_episode": self.current_episode.copy(),
+                "chunks": [p.name for p, _, end in _chunks(folder) if end > first and end <= self.count]}
+
+    def load_chunks(self, folder: Path, manifest: dict) -> None:
+        """Fill the ring from the manifest's chunk files (a pure read)."""
+        self.count, self.saved = manifest["count"], manifest["count"]
+        self.current_episode[:] = manifest["current_episode"]
+        first = self._window(self.count)[0]
+        for name in manifest["chunks"]:
+            start, end = (int(x) for x in name.removesuffix(".npz").split("-"))
+            with np.load(folder / name) as chunk:
+                steps = np.arange(start, end)
+                keep = steps >= first
+                for k in FIELDS:
+                    getattr(self, k)[:, steps[keep] % self.cap] = chunk[k][:, keep]
+
+    @classmethod
+    def from_chunks(cls, folder: Path, manifest: dict, capacity: int) -> "ReplayBuffer":
+        """A run's buffer as its trainer held it at that state, for readers of finished runs."""
+        with np.load(folder / manifest["chunks"][0]) as chunk:
+            num_envs, _, obs_dim = chunk["obs"].shape
+            action_dim = chunk["action"].shape[-1]
+        buffer = cls(num_envs, capacity, obs_dim, action_dim)
+        buffer.load_chunks(folder, manifest)
+        return buffer
+
+    def arrays(self) -> dict:
+        """The filled part of the rings ({field: [envs, steps held, ...]}, in ring order) with
+        the step count and episode counters."""
         n = min(self.count, self.cap)
         return {"count": self.count, "current_episode": self.current_episode.copy(),
-                **{k: getattr(self, k)[:, :n].copy() for k in FIELDS}}
+                **{k: getattr(self, k)[:, :n] for k in FIELDS}}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.count = state["count"]
-        self.current_episode[:] = state["current_episode"]
-        n = min(self.count, self.cap)
-        for k in FIELDS:
-            getattr(self, k)[:, :n] = state[k]
+    @staticmethod
+    def discard_after(folder: Path, count: int) -> None:
+        """Remove chunks written after the state being resumed (a future that did not happen),
+        so that the next chunk starts where that state ends."""
+        for path, first, _ in _chunks(folder):
+            if first >= count:
+                path.unlink()
+
+
+def _chunks(folder: Path) -> list[tuple[Path, int, int]]:
+    found = []
+    for path in sorted(folder.glob("*-*.npz")):
+        first, end = (int(x) for x in path.stem.split("-"))
+        found.append((path, first, end))
+    return found

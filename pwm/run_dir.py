@@ -3,7 +3,8 @@
     config.yaml          resolved config            status.json      live state
     metrics.parquet      one row per epoch (live)   param_counts.json
     checkpoints/         weights every N epochs, evaluated by pwm-eval
-    state/               full resume state (last two kept)
+    state/               full resume state (last two kept), the buffer as a manifest of chunks
+    buffer/              the replay buffer's append-only chunk files (pwm.buffer), shared by states
     final/               metrics.parquet, status.json, checkpoint.pt; written on completion
 """
 import fcntl

@@ -3,6 +3,7 @@ through it. Checkpoints hold the complete state (models, optimisers, schedules, 
 RNG, the simulators), so a resumed run is bit-identical to an uninterrupted one on CPU."""
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ class Trainer(EpochLoop):
         self.agent = Agent(cfg, self.obs_dim, self.action_dim, self.device, termination=uses_termination(cfg))
         a = cfg.agent
         self.buffer = ReplayBuffer(cfg.env.num_envs, a.buffer_capacity, self.obs_dim, self.action_dim)
+        self.buffer_dir = Path(cfg.run_dir) / "buffer"  # the replay buffer's chunk files (pwm.buffer)
         self.obs, _ = self.env.reset(seed=training_seeds(cfg))
         n = cfg.env.num_envs
         self.episode_return, self.episode_length = np.zeros(n), np.zeros(n, np.int64)
@@ -118,14 +120,15 @@ class Trainer(EpochLoop):
                 "world_model": self.agent.world_model.state_dict(), "actor": self.agent.actor.state_dict()}
 
     def extra_state(self) -> dict:
-        return {"agent": self.agent.state_dict(), "buffer": self.buffer.state_dict(),
+        return {"agent": self.agent.state_dict(), "buffer": self.buffer.write_chunks(self.buffer_dir),
                 "rng": self.rng.bit_generator.state, "envs": [e.get_state() for e in self.env.envs],
                 "obs": self.obs, "episode_return": self.episode_return, "episode_length": self.episode_length,
                 "warmed_up": self.warmed_up}
 
     def restore_extra(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
-        self.buffer.load_state_dict(state["buffer"])
+        self.buffer.discard_after(self.buffer_dir, state["buffer"]["count"])
+        self.buffer.load_chunks(self.buffer_dir, state["buffer"])
         self.rng.bit_generator.state = state["rng"]
         for env, s in zip(self.env.envs, state["envs"]):
             env.set_state(s)

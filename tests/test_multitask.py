@@ -13,6 +13,7 @@ from tensordict import TensorDict
 
 from cli_helpers import TINY, run_cli
 from pwm import checkpoint
+from pwm.buffer import ReplayBuffer
 from pwm.config import ConfigError, compose_config, to_yaml
 from pwm.evaluate import MultiTaskPolicy
 from pwm.loop import EXIT_INTERRUPTED
@@ -127,7 +128,7 @@ def finished_run(tmp_path_factory):
 def test_a_finished_runs_buffer_becomes_fixed_length_episodes(finished_run):
     episodes = episodes_from_run(finished_run)
     state = checkpoint.load_newest_readable(RunDir(finished_run).state)
-    buf = state["buffer"]
+    buf = ReplayBuffer.from_chunks(finished_run / "buffer", state["buffer"], 4000).arrays()
     assert len(episodes) == 2 * 2 and episodes.obs.shape[1] == 501  # 1050 steps per env: 2 full episodes
     assert (episodes.task == MT30.index("cartpole-swingup")).all()
     np.testing.assert_array_equal(episodes.obs[0, 0], buf["obs"][0, 0])

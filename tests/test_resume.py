@@ -9,11 +9,13 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from cli_helpers import TINY, bin_path, run_cli
+from pwm.buffer import ReplayBuffer
 from pwm.run_dir import RunDir
 
 EPOCHS, EVERY = 24, 4
@@ -172,7 +174,10 @@ def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_
     assert proc.wait(timeout=120) == 75
     assert train(parts, *hopper).returncode == 0
     a, b = (torch.load(d / "state" / "epoch_000012.pt", weights_only=False) for d in (whole, parts))
-    assert a["buffer"]["terminated"].sum() > 0, "no Hopper episode fell: the test would not exercise terminations"
+    buffers = [ReplayBuffer.from_chunks(d / "buffer", s["buffer"], 4000).arrays() for d, s in ((whole, a), (parts, b))]
+    assert buffers[0]["terminated"].sum() > 0, "no Hopper episode fell: the test would not exercise terminations"
+    for k in ("obs", "next_obs", "action", "reward", "terminated", "episode"):
+        assert np.array_equal(buffers[0][k], buffers[1][k]), k
     assert "termination_head.0.0.weight" in a["agent"]["world_model"]
     for name, tensor in a["agent"]["world_model"].items():
         assert torch.equal(tensor, b["agent"]["world_model"][name]), name

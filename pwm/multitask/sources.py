@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from pwm import checkpoint
+from pwm.buffer import ReplayBuffer
 from pwm.config import from_yaml_text
 from pwm.envs import make_vector_env
 from pwm.multitask.data import DatasetError, Episodes
@@ -21,8 +22,11 @@ def episodes_from_run(run_dir: Path) -> Episodes:
     state = checkpoint.load_newest_readable(run.state)
     if state is None:
         raise DatasetError(f"{run.state} holds no readable resume state to take episodes from")
-    task = from_yaml_text(state["config"]).task
-    buf = state["buffer"]
+    cfg = from_yaml_text(state["config"])
+    task = cfg.task
+    if not state["buffer"]["chunks"]:
+        raise DatasetError(f"{run.root} has no complete episode in its replay buffer yet")
+    buf = ReplayBuffer.from_chunks(run.root / "buffer", state["buffer"], cfg.agent.buffer_capacity).arrays()
     count, held = buf["count"], buf["obs"].shape[1]
     capacity_wrapped = count > held
     segments = []  # (env, time-ordered buffer indices of one complete episode)
