@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 
 STATUS_TIME = "%Y-%m-%dT%H:%M:%S%z"  # format of status.json's `updated`
@@ -88,3 +89,11 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def read_parquet_once(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a parquet file that a running trainer may replace at any moment, through one open
+    handle: the writes are atomic renames, but pandas' and pyarrow's path readers open the path
+    more than once (footer, then pages) and can mix two versions of the file."""
+    with open(path, "rb") as handle:
+        return pq.read_table(handle, columns=columns, use_threads=False).to_pandas()

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, TOOL_ENV
+from pwm.run_dir import read_parquet_once
 
 CLUSTER = "pwm-ci"  # ClusterName in the slurm.conf that ci/slurm-cluster.sh writes
 CONFIGS = [REPO / "tests" / "configs" / "tiny.yaml", REPO / "tests" / "configs" / "slurm.yaml"]
@@ -263,7 +264,7 @@ def timed_out(root: Path, queue: Queue) -> SimpleNamespace:
 
 def live_metrics(workdir: Path) -> pd.DataFrame | None:
     path = workdir / RUN / "metrics.parquet"
-    return pd.read_parquet(path) if path.exists() else None
+    return read_parquet_once(path) if path.exists() else None  # the trainer replaces it meanwhile
 
 
 def signalled(root: Path, queue: Queue) -> SimpleNamespace:

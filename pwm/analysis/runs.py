@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pwm.analysis.health import WINDOW, Collapse, collapse, heartbeat, running_state
+from pwm.run_dir import read_parquet_once
 
 
 def read_status(run_dir: Path) -> dict | None:
@@ -35,7 +36,7 @@ def metrics_path(run_dir: Path) -> Path | None:
 def read_metrics(run_dir: Path) -> pd.DataFrame:
     """The run's metrics (see metrics_path), or an empty frame."""
     path = metrics_path(run_dir)
-    return pd.read_parquet(path) if path else pd.DataFrame()
+    return read_parquet_once(path) if path else pd.DataFrame()
 
 
 def read_param_counts(run_dir: Path) -> dict:

@@ -46,7 +46,11 @@ def column_range(meta: pq.FileMetaData, index: int) -> tuple | None:
 def read(path: Path, pace: bool) -> Metrics:
     """The metrics in `path`; with `pace`, wall_s per epoch as well (raises OSError or
     pyarrow.ArrowException on a file that is not readable parquet)."""
-    file = pq.ParquetFile(path)
+    with open(path, "rb") as handle:  # one handle: the trainer may replace the file meanwhile
+        return _read(pq.ParquetFile(handle), pace)
+
+
+def _read(file: pq.ParquetFile, pace: bool) -> Metrics:
     meta, names = file.metadata, file.schema_arrow.names
     n = meta.num_rows
 
