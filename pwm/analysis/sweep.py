@@ -27,6 +27,19 @@ class SweepConfigError(ValueError):
     """The sweep config asks for something that does not exist; the message names key and value."""
 
 
+def check_schema(config: Mapping, schema: Mapping) -> None:
+    """The first schema violation as one line naming the key (Snakemake's own message prints the
+    whole schema and config); raises SweepConfigError."""
+    import jsonschema
+
+    relevance = jsonschema.exceptions.by_relevance(weak=frozenset({"anyOf", "oneOf", "const"}))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(dict(config)),
+                                             key=relevance)
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "the top level"
+        raise SweepConfigError(f"at {where}: {error.message}")
+
+
 @dataclass(frozen=True, order=True)
 class Variant:
     """A dynamics variant: the MLP baseline, or flow matching with an integrator and K substeps."""
@@ -159,8 +172,11 @@ class Sweep:
             b = config["budgets"][size]
             check_overrides(f"budgets.{size}.overrides", b["overrides"])
             budgets[size] = Budget(b["epochs"], b["checkpoint_every"], dict(b["overrides"]))
-        return cls(tuple(config["tasks"]), tuple(config["sizes"]), tuple(expand_variants(config["dynamics"])),
-                   tuple(config["seeds"]), budgets)
+        variants = tuple(expand_variants(config["dynamics"]))
+        if not any(v.kind == "mlp" for v in variants):
+            raise SweepConfigError("dynamics lists no {kind: mlp}: every flow variant is compared with the mlp "
+                                   "baseline of the same task and size; add `- kind: mlp` to dynamics")
+        return cls(tuple(config["tasks"]), tuple(config["sizes"]), variants, tuple(config["seeds"]), budgets)
 
     def runs(self) -> Iterator[Run]:
         for task in self.tasks:

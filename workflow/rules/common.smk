@@ -2,17 +2,23 @@
 # functions the rules call. The Python behind it lives in pwm.analysis.sweep (unit-tested).
 import os
 
+import yaml
+
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
 from pwm.analysis.projection import projection, summary
-from pwm.analysis.sweep import MultiTaskSweep, Sweep, SweepConfigError, Variant, alternation, override_args
+from pwm.analysis.sweep import MultiTaskSweep, Sweep, SweepConfigError, check_schema, Variant, alternation, override_args
 from pwm.envs import TASKS
 from pwm.presets import SIZES
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+try:
+    check_schema(config, yaml.safe_load(open(workflow.source_path("../schemas/config.schema.yaml"))))
+except SweepConfigError as err:
+    raise WorkflowError(f"Invalid config: {err}") from None
+validate(config, schema="../schemas/config.schema.yaml")  # sets the schema's defaults
 
 try:
     SWEEP = Sweep.from_config(config, known_tasks=TASKS, known_sizes=SIZES)
