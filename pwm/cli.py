@@ -3,6 +3,7 @@ outside the paths given. Exit codes of pwm-train, pwm-mt-world-model and pwm-mt-
 3 diverged, 73 run directory locked by another trainer, 75 interrupted by SIGTERM / SIGINT /
 SIGUSR1 after writing a checkpoint (rerun the same command to resume)."""
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -109,9 +110,10 @@ def mt_data_main(argv: list[str] | None = None) -> int:
 
 def eval_main(argv: list[str] | None = None) -> int:
     """pwm-eval: checkpoint=FILE out=FILE.parquet, or checkpoints=[...] out_dir=DIR (one process
-    for all of a run's checkpoints, each into DIR/epoch{E}.parquet)."""
+    for all of a run's checkpoints, each into DIR/epoch{E}.parquet). Every checkpoint is read and
+    the output checked writable before the first episode; bad input exits 2 with one line."""
     _setup()
-    from pwm.evaluate import evaluate_checkpoint
+    from pwm.evaluate import CheckpointError, evaluate_checkpoint, read_checkpoint
     from pwm.run_dir import write_parquet_atomic
 
     cfg = _compose("eval", sys.argv[1:] if argv is None else argv)
@@ -121,14 +123,30 @@ def eval_main(argv: list[str] | None = None) -> int:
         _log("invalid configuration: give checkpoint=PATH out=FILE.parquet, or checkpoints=[PATH,...] "
              "out_dir=DIR, and episodes>=1")
         return 2
+    paths = [Path(p) for p in cfg.checkpoints or [cfg.checkpoint]]
+    try:
+        epochs = [read_checkpoint(p)["epoch"] for p in paths]
+        outs = [Path(cfg.out)] if cfg.out else [Path(cfg.out_dir) / f"epoch{e}.parquet" for e in epochs]
+        for out in outs:
+            _check_writable(out)
+    except (CheckpointError, OSError) as err:
+        _log(f"pwm-eval: {err}")
+        return 2
     torch.set_num_threads(cfg.threads)
-    for path in cfg.checkpoints or [cfg.checkpoint]:
-        df = evaluate_checkpoint(Path(path), cfg.episodes, cfg.eval_seed_base, cfg.device)
-        out = Path(cfg.out) if cfg.out else Path(cfg.out_dir) / f"epoch{int(df['checkpoint_epoch'].iloc[0])}.parquet"
-        out.parent.mkdir(parents=True, exist_ok=True)
+    for path, out in zip(paths, outs):
+        df = evaluate_checkpoint(path, cfg.episodes, cfg.eval_seed_base, cfg.device)
         write_parquet_atomic(df, out)
         _log(f"{path}: mean return {df['return'].mean():.1f} over {len(df)} episodes -> {out}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Raise OSError naming `path` unless a file can be written there (before any work is done)."""
+    if path.is_dir():
+        raise IsADirectoryError(f"out {path} is a directory; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(f"out {path}: cannot write into {path.parent}")
 
 
 def preflight_main(argv: list[str] | None = None, name: str = "preflight") -> int:

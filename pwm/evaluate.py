@@ -85,8 +85,29 @@ def run_episodes(policy, task: str, seeds: list[int], action_repeat: int | None 
     return [{"eval_seed": s, "return": float(r), "length": int(n)} for s, r, n in zip(seeds, returns, lengths)]
 
 
+class CheckpointError(ValueError):
+    """A path that is not a readable policy checkpoint; the message names it and says why."""
+
+
+def read_checkpoint(path: Path, device="cpu") -> dict:
+    """The weights of a policy checkpoint (checkpoints/epoch_N.pt, final/checkpoint.pt), or a
+    CheckpointError naming the path: missing, a directory, unreadable or damaged, or a resume
+    state (state/epoch_N.pt) or world-model checkpoint rather than a policy."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: {'is a directory' if path.is_dir() else 'no such file'}")
+    try:
+        weights = checkpoint.load(path, device)
+    except Exception as err:  # truncated zip, random bytes, a pickle of something else
+        raise CheckpointError(f"checkpoint {path} is not readable ({type(err).__name__}: {err})") from None
+    if not isinstance(weights, dict) or "actor" not in weights:
+        what = "a resume state" if isinstance(weights, dict) and "agent" in weights else "not a policy checkpoint"
+        raise CheckpointError(f"checkpoint {path} is {what}: give checkpoints/epoch_N.pt or final/checkpoint.pt")
+    return weights
+
+
 def evaluate_checkpoint(path: Path, episodes: int, seed_base: int, device="cpu", batch: int = 16) -> pd.DataFrame:
-    policy = load_policy(checkpoint.load(path, device), device)
+    policy = load_policy(read_checkpoint(path, device), device)
     seeds = [seed_base + i for i in range(episodes)]
     results = []
     for start in range(0, episodes, batch):

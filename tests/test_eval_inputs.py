@@ -1,0 +1,41 @@
+"""pwm-eval meets bad input with one line and exit 2, before any episode runs and without
+leaving files behind."""
+import pytest
+
+from cli_helpers import TINY, run_cli
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("eval") / "run"
+    assert run_cli("pwm-train", [f"run_dir={run_dir}", *TINY, "epochs=4", "checkpoint_every=2"]).returncode == 0
+    return run_dir
+
+
+CASES = {
+    "missing": (lambda r, t: ["checkpoint=" + str(t / "missing.pt"), f"out={t / 'e.parquet'}"], "missing.pt: no such file"),
+    "directory": (lambda r, t: [f"checkpoint={r}", f"out={t / 'e.parquet'}"], "is a directory"),
+    "random bytes": (lambda r, t: [f"checkpoint={_write(t / 'junk.pt', b'not a checkpoint' * 64)}", f"out={t / 'e.parquet'}"],
+                     "junk.pt is not readable"),
+    "truncated": (lambda r, t: [f"checkpoint={_write(t / 'cut.pt', (r / 'final/checkpoint.pt').read_bytes()[:4096])}",
+                                f"out={t / 'e.parquet'}"], "cut.pt is not readable"),
+    "resume state": (lambda r, t: [f"checkpoint={r / 'state' / 'epoch_000004.pt'}", f"out={t / 'e.parquet'}"],
+                     "is a resume state: give checkpoints/epoch_N.pt or final/checkpoint.pt"),
+    "out is a directory": (lambda r, t: [f"checkpoint={r / 'final/checkpoint.pt'}", f"out={t}"], "is a directory; give a file name"),
+}
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_eval_input_is_one_line_and_exit_2(run, tmp_path, case):
+    make_args, message = CASES[case]
+    args = make_args(run, tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_cli("pwm-eval", [*args, "episodes=1"], timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
