@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pwm.run_dir import atomic_path
+
 
 FIELDS = ("obs", "next_obs", "action", "reward", "terminated", "episode")
 
@@ -84,13 +86,10 @@ class ReplayBuffer:
         start = max(self.saved, self.count - self.cap)
         if self.count > start:
             idx = np.arange(start, self.count) % self.cap
-            path = folder / f"{start:012d}-{self.count:012d}.npz"
-            tmp = folder / f".{path.name}.tmp"
-            with open(tmp, "wb") as f:
+            with atomic_path(folder / f"{start:012d}-{self.count:012d}.npz") as tmp, open(tmp, "wb") as f:
                 np.savez(f, **{k: getattr(self, k)[:, idx] for k in FIELDS})
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
         previous_first = self._window(self.saved)[0]  # the previous state still needs its window
         for path, first, end in _chunks(folder):
             if end <= previous_first:

@@ -4,16 +4,16 @@ from pathlib import Path
 
 import torch
 
+from pwm.run_dir import atomic_path
+
 
 def save_atomic(obj, path: Path) -> None:
     """Write to a temporary file, fsync, then rename: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         torch.save(obj, f)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def load(path: Path, device="cpu"):

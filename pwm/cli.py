@@ -4,6 +4,7 @@ outside the paths given. Exit codes of pwm-train, pwm-mt-world-model and pwm-mt-
 SIGUSR1 after writing a checkpoint (rerun the same command to resume)."""
 import logging
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -14,6 +15,7 @@ import torch
 
 def _setup():
     logging.getLogger("absl").setLevel(logging.ERROR)  # dm_control's model-compiler deprecation noise
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit fails the write (OSError), never kills
     warnings.filterwarnings("ignore", module="gymnasium")
 
 
@@ -37,9 +39,10 @@ def _run_loop(config_name: str, make_loop, argv: list[str] | None) -> int:
     """Compose, lock the run folder, run an EpochLoop; exit codes as in this module's docstring."""
     _setup()
     from pwm.config import ConfigError
-    from pwm.loop import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED
+    from pwm.loop import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, StopFlag
     from pwm.run_dir import RunDir, RunDirLockedError
 
+    stop = StopFlag()  # from the start: a signal while the trainer is built still ends cleanly
     cfg = _compose(config_name, sys.argv[1:] if argv is None else argv)
     if not cfg.run_dir:
         _log("invalid configuration: run_dir=PATH is required")
@@ -50,15 +53,21 @@ def _run_loop(config_name: str, make_loop, argv: list[str] | None) -> int:
     except RunDirLockedError as err:
         _log(str(err))
         return EXIT_LOCKED
+    except OSError as err:  # run_dir is a file, under a file, or its parent is read-only
+        _log(f"invalid configuration: run_dir={cfg.run_dir}: {err.strerror or err}")
+        return EXIT_CONFIG
     try:
-        return make_loop(cfg).run(run)
+        return make_loop(cfg).run(run, stop)
     except ConfigError as err:
         _log(f"invalid configuration: {err}")
         return EXIT_CONFIG
     except Exception as err:
         traceback.print_exc()
-        run.write_status("failed", reason=f"{type(err).__name__}: {err}",
-                         **{k: getattr(cfg, k) for k in ("task", "tasks", "size", "seed") if hasattr(cfg, k)})
+        try:
+            run.write_status("failed", reason=f"{type(err).__name__}: {err}",
+                             **{k: getattr(cfg, k) for k in ("task", "tasks", "size", "seed") if hasattr(cfg, k)})
+        except OSError as status_err:  # e.g. the disk that made the run fail is still full
+            _log(f"could not write {run.status}: {status_err}")
         return EXIT_FAILED
     finally:
         lock.close()

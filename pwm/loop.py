@@ -87,10 +87,13 @@ class EpochLoop:
         run.write_metrics(self.rows)
 
     # --- the whole run --------------------------------------------------------------------
-    def run(self, run: RunDir) -> int:
+    def run(self, run: RunDir, stop: "StopFlag | None" = None) -> int:
+        """`stop`: the signal flag installed when the process started (pwm.cli), so that a signal
+        that arrives while the trainer is being built is not lost."""
         cfg = self.cfg
+        stop = stop or StopFlag()
         _write_or_check_config(run, cfg)
-        previous = json.loads(run.status.read_text()) if run.status.exists() else {}
+        previous = _read_status(run, self.log)
         if previous.get("state") == "diverged":  # resuming would diverge again, bit for bit
             self.log(f"{run.root} diverged before ({previous.get('reason')}); delete it to start over")
             return EXIT_DIVERGED
@@ -101,7 +104,12 @@ class EpochLoop:
             self.restore(state)
             self.log(f"resumed from epoch {self.epoch} of {cfg.epochs}")
         status = dict(epoch=self.epoch, epochs=cfg.epochs, **self.identity(), resumed_from=self.epoch)
-        stop = _StopFlag()
+        if stop.signal is not None:
+            run.write_status("interrupted", reason=f"received {stop.signal.name} before training started; "
+                             "nothing new written", **status)
+            self.log(f"{stop.signal.name} received before training started, exiting {EXIT_INTERRUPTED}")
+            stop.restore()
+            return EXIT_INTERRUPTED
         started = time.monotonic()
         run.write_status("running", reason=None, **status)
         progress = _progress(cfg, self.epoch, self.headline, self.headline_label, self.log)
@@ -132,10 +140,24 @@ class EpochLoop:
         return EXIT_COMPLETED
 
 
+def _read_status(run: RunDir, log) -> dict:
+    """The previous status.json, or {} when there is none or it is damaged (it is rewritten)."""
+    try:
+        status = json.loads(run.status.read_text()) if run.status.exists() else {}
+    except (OSError, ValueError) as err:
+        log(f"{run.status} is unreadable ({type(err).__name__}: {err}); it will be rewritten")
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
 def _write_or_check_config(run: RunDir, cfg) -> None:
     text = to_yaml(cfg)
     if run.config.exists():
-        saved = from_yaml_text(run.config.read_text(), type(cfg))
+        try:
+            saved = from_yaml_text(run.config.read_text(), type(cfg))
+        except Exception as err:  # empty, truncated, not YAML, foreign keys
+            raise ConfigError(f"{run.config} is unreadable ({type(err).__name__}: {str(err).splitlines()[0]}); "
+                              "it names the run's configuration: restore it, or use a new run directory") from None
         if dataclasses.replace(saved, run_dir=cfg.run_dir) != cfg:  # a run folder may be moved
             raise ConfigError(f"{run.root} holds a run with another configuration ({run.config}); "
                               "use a new run directory or the same overrides")
@@ -151,7 +173,7 @@ def _write_final(run: RunDir, epoch: int, status: dict) -> None:
     write_json_atomic(run.final / "status.json", status)
 
 
-class _StopFlag:
+class StopFlag:
     """Remembers the first SIGTERM / SIGINT / SIGUSR1; the loop checkpoints and exits after the epoch."""
 
     def __init__(self):

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +76,22 @@ class RunDir:
         write_parquet_atomic(pd.DataFrame(rows), self.metrics)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path`; renamed over it on success, removed on any failure
+    (a full disk leaves neither a half-written file nor a stray temporary one)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -86,9 +99,8 @@ def write_json_atomic(path: Path, obj) -> None:
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
 
 
 def read_parquet_once(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

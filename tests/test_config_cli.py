@@ -1,8 +1,13 @@
 """Bad input fails at once with a message naming the key and what is allowed, and nothing is
 written to the run directory."""
+import json
+import signal
+import subprocess
+import time
+
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import TINY, bin_path, run_cli
 
 
 @pytest.mark.parametrize("override,expected", [
@@ -60,3 +65,37 @@ def test_help_lists_every_key_with_its_default_and_meaning(command):
     if command == "pwm-train":
         assert "agent.critic_iterations=8  # passes over the imagined states per actor update (PWM: 8)" in result.stdout
         assert "model.actor_dims=[400,200,100]" in result.stdout
+
+
+def test_run_dir_that_cannot_be_a_folder_is_one_line_and_exit_2(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for run_dir in (a_file, a_file / "run"):
+        result = run_cli("pwm-train", [f"run_dir={run_dir}"], timeout=120)
+        assert result.returncode == 2 and f"run_dir={run_dir}:" in result.stderr and "Traceback" not in result.stderr
+    assert a_file.read_text() == "x"
+
+
+def test_damaged_run_folder_files(tmp_path):
+    run_dir = tmp_path / "run"
+    tiny = [f"run_dir={run_dir}", *TINY, "epochs=2", "checkpoint_every=2"]
+    assert run_cli("pwm-train", tiny).returncode == 0
+    (run_dir / "status.json").write_text("")  # an empty status is rewritten, the run goes on
+    result = run_cli("pwm-train", tiny)
+    assert result.returncode == 0 and "status.json is unreadable" in result.stderr
+    (run_dir / "config.yaml").write_text("agent: [")  # the run's identity is gone: refuse, name the file
+    result = run_cli("pwm-train", tiny)
+    assert result.returncode == 2 and "config.yaml is unreadable" in result.stderr
+    assert (run_dir / "config.yaml").read_text() == "agent: ["
+
+
+def test_sigterm_while_the_trainer_is_built_exits_75_with_a_status(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([bin_path("pwm-train"), f"run_dir={run_dir}", *TINY], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (run_dir / "train.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)  # the lock is taken: the environments and networks are being built
+    assert proc.wait(timeout=120) == 75, proc.stderr.read()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "interrupted" and "before training started" in status["reason"]

@@ -4,6 +4,7 @@ state and every metrics row (wall-clock columns aside)."""
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -184,3 +185,26 @@ def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_
     assert torch.equal(a["agent"]["return_scale"], b["agent"]["return_scale"])
     pd.testing.assert_frame_equal(pd.read_parquet(whole / "metrics.parquet").drop(columns=["wall_s"]),
                                   pd.read_parquet(parts / "metrics.parquet").drop(columns=["wall_s"]))
+
+
+def test_a_failed_write_fails_the_run_cleanly_and_the_next_run_resumes(reference, tmp_path):
+    """A full disk, emulated by a 1 MB file-size limit: the checkpoint write fails, the temporary
+    file is removed, the status says failed with the reason, exit 1; then a run with room resumes
+    from the last good state and ends bit-identical."""
+    run_dir = tmp_path / "run"
+    proc = start(run_dir)
+    wait_for_epoch(run_dir, EVERY + 1, proc)
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.wait(timeout=120) == 75
+    good = json.loads((run_dir / "status.json").read_text())["epoch"]
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # noqa: E731
+    full = subprocess.run([bin_path("pwm-train"), f"run_dir={run_dir}", *ARGS], capture_output=True, text=True,
+                          timeout=300, preexec_fn=limit)
+    assert full.returncode == 1, full.stderr
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and status["reason"]  # torch reports the short write in its own words
+    assert not [p for p in run_dir.rglob("*.tmp")], "a temporary file was left behind"
+    result = train(run_dir)
+    assert result.returncode == 0, result.stderr
+    assert f"resumed from epoch {good}" in result.stderr
+    assert_identical(reference, run_dir)
