@@ -83,6 +83,7 @@ class ReplayBuffer:
         """Write the steps added since the last call into a new chunk file, drop chunks no
         longer needed by this state or the previous one; return the manifest."""
         folder.mkdir(parents=True, exist_ok=True)
+        _discard_from(folder, self.saved)  # chunks of a history this run did not take (a crash, a restart)
         start = max(self.saved, self.count - self.cap)
         if self.count > start:
             idx = np.arange(start, self.count) % self.cap
@@ -129,13 +130,12 @@ class ReplayBuffer:
         return {"count": self.count, "current_episode": self.current_episode.copy(),
                 **{k: getattr(self, k)[:, :n] for k in FIELDS}}
 
-    @staticmethod
-    def discard_after(folder: Path, count: int) -> None:
-        """Remove chunks written after the state being resumed (a future that did not happen),
-        so that the next chunk starts where that state ends."""
-        for path, first, _ in _chunks(folder):
-            if first >= count:
-                path.unlink()
+def _discard_from(folder: Path, step: int) -> None:
+    """Remove the chunks that start at `step` or later: written after the state this buffer was
+    loaded from (a future that did not happen), or by an earlier run of a restarted folder."""
+    for path, first, _ in _chunks(folder):
+        if first >= step:
+            path.unlink()
 
 
 def _chunks(folder: Path) -> list[tuple[Path, int, int]]:

@@ -103,6 +103,7 @@ class LoopConfig:
     epochs: int = 500  # epochs to train (the budget; the lr schedule does not depend on it)
     checkpoint_every: int = 50  # save weights (and resume state) every this many epochs and at the last
     log_every: int = 10  # epochs between log lines when not on a terminal
+    restart_if_no_state: bool = False  # resume states exist but none is readable and this run's: start over instead of failing
 
 
 @dataclass

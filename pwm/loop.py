@@ -99,7 +99,13 @@ class EpochLoop:
             return EXIT_DIVERGED
         write_json_atomic(run.param_counts, self.param_counts())
         # on the CPU: RNG states must stay CPU byte tensors; modules and optimisers copy onto their device
-        state = checkpoint.load_newest_readable(run.state, "cpu", self.log)
+        try:
+            state = checkpoint.load_newest_readable(run.state, "cpu", self.log, accept=lambda s: _same_run(s, cfg))
+        except checkpoint.NoUsableStateError as err:
+            if not cfg.restart_if_no_state:
+                raise ConfigError(str(err)) from None
+            self.log(f"{err}: starting over as asked")
+            state = None
         if state is not None:
             self.restore(state)
             self.log(f"resumed from epoch {self.epoch} of {cfg.epochs}")
@@ -150,6 +156,20 @@ def _read_status(run: RunDir, log) -> dict:
     return status if isinstance(status, dict) else {}
 
 
+def _same_run(state: dict, cfg) -> bool:
+    """A resume state is this run's when its configuration is this one (the folder may move)."""
+    try:
+        saved = from_yaml_text(state["config"], type(cfg))
+    except Exception:
+        return False
+    return _comparable(saved) == _comparable(cfg)
+
+
+def _comparable(cfg):
+    """What makes a run this run: everything but where its folder is and how to resume it."""
+    return dataclasses.replace(cfg, run_dir="", restart_if_no_state=False)
+
+
 def _write_or_check_config(run: RunDir, cfg) -> None:
     text = to_yaml(cfg)
     if run.config.exists():
@@ -158,7 +178,7 @@ def _write_or_check_config(run: RunDir, cfg) -> None:
         except Exception as err:  # empty, truncated, not YAML, foreign keys
             raise ConfigError(f"{run.config} is unreadable ({type(err).__name__}: {str(err).splitlines()[0]}); "
                               "it names the run's configuration: restore it, or use a new run directory") from None
-        if dataclasses.replace(saved, run_dir=cfg.run_dir) != cfg:  # a run folder may be moved
+        if _comparable(saved) != _comparable(cfg):  # a run folder may be moved
             raise ConfigError(f"{run.root} holds a run with another configuration ({run.config}); "
                               "use a new run directory or the same overrides")
         return

@@ -127,7 +127,6 @@ class Trainer(EpochLoop):
 
     def restore_extra(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
-        self.buffer.discard_after(self.buffer_dir, state["buffer"]["count"])
         self.buffer.load_chunks(self.buffer_dir, state["buffer"])
         self.rng.bit_generator.state = state["rng"]
         for env, s in zip(self.env.envs, state["envs"]):

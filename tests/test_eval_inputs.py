@@ -19,10 +19,17 @@ CASES = {
                      "junk.pt is not readable"),
     "truncated": (lambda r, t: [f"checkpoint={_write(t / 'cut.pt', (r / 'final/checkpoint.pt').read_bytes()[:4096])}",
                                 f"out={t / 'e.parquet'}"], "cut.pt is not readable"),
+    "4 KiB zeroed": (lambda r, t: [f"checkpoint={_write(t / 'z.pt', _zeroed((r / 'final/checkpoint.pt').read_bytes()))}",
+                                   f"out={t / 'e.parquet'}"], "fails its CRC check"),
     "resume state": (lambda r, t: [f"checkpoint={r / 'state' / 'epoch_000004.pt'}", f"out={t / 'e.parquet'}"],
                      "is a resume state: give checkpoints/epoch_N.pt or final/checkpoint.pt"),
     "out is a directory": (lambda r, t: [f"checkpoint={r / 'final/checkpoint.pt'}", f"out={t}"], "is a directory; give a file name"),
 }
+
+
+def _zeroed(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(4096) + data[middle + 4096:]
 
 
 def _write(path, data: bytes):

@@ -208,3 +208,39 @@ def test_a_failed_write_fails_the_run_cleanly_and_the_next_run_resumes(reference
     assert result.returncode == 0, result.stderr
     assert f"resumed from epoch {good}" in result.stderr
     assert_identical(reference, run_dir)
+
+
+def _resumable_copy(reference, run_dir):
+    shutil.copytree(reference, run_dir)
+    shutil.rmtree(run_dir / "final")
+    return run_dir / "state" / f"epoch_{EPOCHS:06d}.pt", run_dir / "state" / f"epoch_{EPOCHS - EVERY:06d}.pt"
+
+
+def test_resume_skips_a_damaged_or_foreign_newest_state(reference, tmp_path):
+    other = tmp_path / "other"
+    assert train(other, "seed=4").returncode == 0  # the same task, another run
+    for damage in ("zeroed", "foreign"):
+        run_dir = tmp_path / damage
+        newest, _ = _resumable_copy(reference, run_dir)
+        if damage == "zeroed":  # silent damage: 4 KiB zeroed in the middle, torch alone would load it
+            data = bytearray(newest.read_bytes())
+            data[len(data) // 2: len(data) // 2 + 4096] = bytes(4096)
+            newest.write_bytes(data)
+        else:
+            shutil.copyfile(other / "state" / f"epoch_{EPOCHS:06d}.pt", newest)
+        result = train(run_dir)
+        assert result.returncode == 0, result.stderr
+        expected = "fails its CRC check" if damage == "zeroed" else "belongs to another run"
+        assert expected in result.stderr and f"resumed from epoch {EPOCHS - EVERY}" in result.stderr
+        assert_identical(reference, run_dir)
+
+
+def test_no_usable_state_is_an_error_naming_the_files_unless_a_restart_is_asked_for(reference, tmp_path):
+    run_dir = tmp_path / "run"
+    for path in _resumable_copy(reference, run_dir):
+        path.write_bytes(b"garbage")
+    result = train(run_dir)
+    assert result.returncode == 2 and "no usable resume state among epoch_000024.pt, epoch_000020.pt" in result.stderr
+    result = train(run_dir, "restart_if_no_state=true")
+    assert result.returncode == 0 and "starting over as asked" in result.stderr
+    assert_identical(reference, run_dir)
