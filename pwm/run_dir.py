@@ -47,7 +47,9 @@ class RunDir:
     def final(self): return self.root / "final"
 
     def lock(self):
-        """Hold an exclusive lock for the life of the process (released by the OS even on SIGKILL)."""
+        """Hold an exclusive lock for the life of the process: flock on train.lock (released by the
+        OS even on SIGKILL), or, where the file system has no flock (some NFS/Lustre mounts), an
+        exclusively created train.pid naming pid and host, taken over when that pid is gone."""
         self.root.mkdir(parents=True, exist_ok=True)
         handle = open(self.root / "train.lock", "a+")
         try:
@@ -56,14 +58,36 @@ class RunDir:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise RunDirLockedError(
-                f"run directory {self.root} is in use by another trainer ({holder}); "
-                "wait for it to finish or stop it first") from None
+            raise self._locked(holder) from None
+        except OSError:  # ENOLCK / EOPNOTSUPP: no flock here
+            handle.close()
+            return self._pid_lock()
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.write(f"{_holder()}\n")
         handle.flush()
         return handle
+
+    def _locked(self, holder: str) -> "RunDirLockedError":
+        return RunDirLockedError(f"run directory {self.root} is in use by another trainer ({holder}); "
+                                 "wait for it to finish or stop it first")
+
+    def _pid_lock(self) -> "_PidLock":
+        path = self.root / "train.pid"
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = path.read_text().strip()
+                pid, _, host = holder.removeprefix("pid ").partition(" on ")
+                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                    path.unlink(missing_ok=True)  # its trainer died without releasing it
+                    continue
+                raise self._locked(holder) from None
+            os.write(fd, f"{_holder()}\n".encode())
+            os.close(fd)
+            return _PidLock(path)
+        raise self._locked(path.read_text().strip())
 
     def write_status(self, state: str, **fields) -> dict:
         status = {"state": state, **fields, "host": socket.gethostname(), "pid": os.getpid(),
@@ -87,6 +111,30 @@ def atomic_path(path: Path):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _holder() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _PidLock:
+    """The fallback lock; `close()` releases it, as closing the flock'ed handle does."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -7,6 +7,7 @@ import random
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -244,3 +245,28 @@ def test_no_usable_state_is_an_error_naming_the_files_unless_a_restart_is_asked_
     result = train(run_dir, "restart_if_no_state=true")
     assert result.returncode == 0 and "starting over as asked" in result.stderr
     assert_identical(reference, run_dir)
+
+
+def test_without_flock_the_lock_falls_back_to_a_pid_file(tmp_path, monkeypatch):
+    """Some NFS/Lustre mounts have no flock: the run folder is locked by an exclusively created
+    train.pid naming pid and host; a live holder is refused, a dead one's file is taken over."""
+    import errno
+    import fcntl
+
+    from pwm.run_dir import RunDirLockedError
+
+    def no_flock(*_):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    run = RunDir(tmp_path / "run")
+    held = run.lock()
+    assert (run.root / "train.pid").read_text().startswith(f"pid {os.getpid()} on ")
+    with pytest.raises(RunDirLockedError, match=f"in use by another trainer \\(pid {os.getpid()} on "):
+        run.lock()
+    held.close()
+    dead = subprocess.Popen(["true"])  # a pid that no longer runs
+    dead.wait()
+    (run.root / "train.pid").write_text(f"pid {dead.pid} on {socket.gethostname()}\n")
+    run.lock().close()  # the dead trainer's lock is taken over
+    assert not (run.root / "train.pid").exists()
