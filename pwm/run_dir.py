@@ -80,7 +80,7 @@ class RunDir:
             except FileExistsError:
                 holder = path.read_text().strip()
                 pid, _, host = holder.removeprefix("pid ").partition(" on ")
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                if host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid)):
                     path.unlink(missing_ok=True)  # its trainer died without releasing it
                     continue
                 raise self._locked(holder) from None
@@ -117,7 +117,8 @@ def _holder() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

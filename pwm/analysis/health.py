@@ -19,13 +19,12 @@ fall is one difference among hundreds). Smoothing the peak and asking for a sign
 keep a flat but noisy run from being flagged: the best single episode of a noisy run is always
 far above its final mean, which says nothing.
 """
-import os
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from pwm.run_dir import STATUS_TIME
+from pwm.run_dir import STATUS_TIME, process_alive
 
 WINDOW = 10  # "first-10" / "final-10": the example status report's convention
 SIGNIFICANCE = 4.0  # standard errors: the peak is a maximum over hundreds of windows, so not 2
@@ -35,17 +34,6 @@ def heartbeat(status: dict, metrics_mtime: float | None) -> float:
     """Unix time of the last sign of life: status.json's `updated` or metrics.parquet's mtime."""
     updated = datetime.strptime(status["updated"], STATUS_TIME).timestamp() if status.get("updated") else 0.0
     return max(updated, metrics_mtime or 0.0)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (it may belong to another user)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def running_state(status: dict, age_s: float, stale_after_s: float, this_host: str) -> tuple[str, str]:

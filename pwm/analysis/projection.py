@@ -7,6 +7,7 @@ build: attempt k asks for k x runtime (the workflow scales runtime with the atte
 from the last checkpoint, so `retries` retries cover runtime x (1 + 2 + ... + (retries + 1)).
 """
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def projection(sweep: Sweep, resources: Mapping, retries: int, root: Path = Path
                 rows.append({"task": task, "size": size, "variant": variant.name, "seconds_per_epoch": seconds,
                              "hours_per_run": hours, "seeds": len(sweep.seeds), "hours": hours * len(sweep.seeds),
                              "gpu": resources["train"]["gpu"][size] > 0, "runtime_minutes": runtime,
-                             "covered": hours * 60 <= covered_minutes(runtime, retries) or hours != hours})
+                             "covered": math.isnan(hours) or hours * 60 <= covered_minutes(runtime, retries)})
     return pd.DataFrame(rows)
 
 
