@@ -157,7 +157,7 @@ def staggered_cuts(num_envs: int, episode_steps: int) -> np.ndarray:
 def preflight(cfg: PreflightConfig) -> dict:
     """Build everything on the real task and run one world-model and one actor-critic update,
     then time `timed_epochs` learning epochs of the real schedule on this device: the seconds per
-    epoch from which a sweep's cost is projected (pwm.analysis.projection)."""
+    epoch from which a sweep's cost is projected (pwm.results.projection)."""
     trainer = Trainer(cfg, log=lambda *_: None)
     started = time.monotonic()
     for _ in range(cfg.agent.model_horizon + 1):

@@ -3,7 +3,7 @@ import re
 
 import yaml
 
-from pwm.analysis.schemas import TABLES
+from pwm.results.schemas import TABLES
 from pwm.presets import SIZES
 from workflow_helpers import REPO
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pwm.analysis.schemas import TABLES
+from pwm.results.schemas import TABLES
 from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, TOOL_ENV, snakemake
 
 TINY = REPO / "tests" / "configs" / "tiny.yaml"

@@ -3,8 +3,8 @@ whose SLURM runtime cannot cover a run over all its attempts."""
 import json
 import math
 
-from pwm.analysis.projection import PREFLIGHT, covered_minutes, projection, summary
-from pwm.analysis.sweep import Budget, Sweep, Variant
+from pwm.results.projection import PREFLIGHT, covered_minutes, projection, summary
+from pwm.pipeline.sweep import Budget, Sweep, Variant
 from pwm.config import compose_config
 from pwm.trainer import preflight
 

@@ -1,0 +1,87 @@
+"""Where the pipeline puts things (the paths of workflow/rules/*.smk), and which runs exist on
+disk. Kept in one place so that a change of layout in the workflow is a change here only."""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pwm.pipeline.sweep import Run, Variant
+
+_SEED = re.compile(r"^seed(\d+)$")
+_SEED_LOG = re.compile(r"^seed(\d+)\.log$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The results directory and the `.snakemake` folder of the workflow that fills it."""
+
+    results: Path
+    snakemake: Path
+
+    @classmethod
+    def of(cls, results: Path, snakemake: Path | None = None) -> "Layout":
+        """Snakemake runs in the folder above results/, so its logs are in ../.snakemake by default."""
+        results = Path(results)
+        return cls(results, Path(snakemake) if snakemake else results.resolve().parent / ".snakemake")
+
+    @property
+    def workdir(self) -> Path:
+        """The folder Snakemake ran in: paths in its logs are relative to it."""
+        return self.snakemake.parent
+
+    def _run_path(self, top: str, run: Run) -> Path:
+        return self.results / top / run.task / run.size / run.variant.name / f"seed{run.seed}"
+
+    def run_dir(self, run: Run) -> Path:
+        return self._run_path("runs", run)
+
+    def evaluation_dir(self, run: Run) -> Path:
+        return self._run_path("evaluations", run)
+
+    def train_log(self, run: Run) -> Path:
+        return self._run_path("logs/train", run).with_suffix(".log")
+
+    def preflight_output(self, task: str, size: str, variant: str) -> Path:
+        return self.results / "preflight" / task / size / f"{variant}.json"
+
+    def slurm_logs(self, rule: str, wildcards: list[str]) -> list[Path]:
+        """SLURM logs of a rule's job, newest first (the SLURM executor names the folder after the
+        wildcard values joined by '_', one file per SLURM job id)."""
+        folder = self.snakemake / "slurm_logs" / f"rule_{rule}" / "_".join(wildcards)
+        if not folder.is_dir():
+            return []
+        return sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def snakemake_logs(self, newest: int) -> list[Path]:
+        """The logs of the last `newest` Snakemake invocations, newest first."""
+        folder = self.snakemake / "log"
+        if not folder.is_dir():
+            return []
+        return sorted(folder.glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:newest]
+
+    def preflight_logs(self) -> list[tuple[str, str, str, Path]]:
+        """(task, size, variant, log) of every preflight log."""
+        found = []
+        for log in sorted((self.results / "logs" / "preflight").glob("*/*/*.log")):
+            found.append((log.parent.parent.name, log.parent.name, log.stem, log))
+        return found
+
+    def discovered_runs(self) -> set[Run]:
+        """Runs with a run folder or a training log (a job can fail before making its folder)."""
+        found = set()
+        for top, pattern in (("runs", _SEED), ("logs/train", _SEED_LOG)):
+            for path in (self.results / top).glob("*/*/*/seed*"):
+                run = _parse(path, pattern)
+                if run is not None:
+                    found.add(run)
+        return found
+
+
+def _parse(path: Path, pattern: re.Pattern) -> Run | None:
+    seed = pattern.match(path.name)
+    if seed is None:
+        return None
+    try:
+        variant = Variant.parse(path.parent.name)
+    except ValueError:  # a folder the pipeline did not make
+        return None
+    return Run(path.parent.parent.parent.name, path.parent.parent.name, variant, int(seed[1]))

@@ -1,0 +1,61 @@
+"""pwm-status RESULTS_DIR [--config FILE] [--out DIR]: write status.md and status.html (into
+RESULTS_DIR/status by default) and print the overall table. Reads only; safe to run at any time
+while the sweep is running, as often as wanted."""
+import argparse
+import sys
+from pathlib import Path
+
+from pwm.pipeline import plan
+from pwm.report import page, render
+from pwm.results.collect import NothingToReport
+from pwm.pipeline.layout import Layout
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pwm-status", description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path, help="the pipeline's results directory")
+    parser.add_argument("--config", type=Path,
+                        help="the sweep config (config/config.yaml): runs not started yet count as pending, "
+                             "and its analysis block sets the statistics and the collapse/stale thresholds")
+    parser.add_argument("--out", type=Path, help="where status.md, status.html and figures/ go "
+                                                 "(default: RESULTS_DIR/status)")
+    parser.add_argument("--snakemake-dir", type=Path,
+                        help="the workflow's .snakemake folder, for its logs and SLURM's (default: "
+                             "RESULTS_DIR/../.snakemake)")
+    return parser.parse_args(argv)
+
+
+def write(rendered: page.Report, out: Path) -> list[Path]:
+    """status.md, status.html and the figures status.md links to."""
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    for section in rendered.sections:
+        for figure in section.figures:
+            (out / "figures" / f"{figure.name}.png").write_bytes(figure.png)
+    paths = [out / "status.md", out / "status.html"]
+    paths[0].write_text(render.markdown(rendered), encoding="utf-8")
+    paths[1].write_text(render.html(rendered), encoding="utf-8")
+    return paths
+
+
+def inside_run_folders(results: Path, out: Path) -> bool:
+    runs = (results / "runs").resolve()
+    return runs == out.resolve() or runs in out.resolve().parents
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = args.out or args.results / "status"
+    if inside_run_folders(args.results, out):
+        print(f"pwm-status: --out {out} is inside the run folders, which only pwm-train writes", file=sys.stderr)
+        return 2
+    config = plan.load_config(args.config) if args.config else None
+    planned = plan.planned_runs(config) if config else {}
+    try:
+        rendered = page.build(Layout.of(args.results, args.snakemake_dir), planned, plan.analysis_settings(config))
+    except NothingToReport as err:
+        print(f"pwm-status: {err}", file=sys.stderr)
+        return 1
+    paths = write(rendered, out)
+    print(render.terminal(rendered))
+    print("written: " + ", ".join(map(str, paths)))
+    return 0

@@ -1,0 +1,69 @@
+"""From one row per run to one row per configuration (task, size, variant).
+
+Configurations are ranked by the evaluated return of their final checkpoints, averaged over
+seeds, with a bootstrap interval; each flow variant is compared with the MLP baseline of the
+same task and size by the interval of the difference. Peak and final-10 training returns ride
+along as diagnostics only: a maximum over noisy stochastic-policy episodes is optimistic by
+construction, and the best checkpoint by evaluation is selected on the same episodes it is
+scored on.
+"""
+import pandas as pd
+
+from pwm.results.schemas import LEADERBOARD, OUTCOMES, STATUS
+from pwm.report.stats import difference_interval, mean_interval, verdict
+
+CONFIG = ["task", "size", "variant"]
+
+
+def _final_returns(runs: pd.DataFrame, task: str, size: str, variant: str) -> pd.Series:
+    rows = runs[(runs.task == task) & (runs["size"] == size) & (runs.variant == variant)]
+    return rows["final_eval_return"].dropna()
+
+
+def _comparison(runs: pd.DataFrame, task: str, size: str, variant: str, level: float, resamples: int) -> dict:
+    if variant == "mlp":
+        return {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
+                "verdict": "baseline"}
+    baseline = _final_returns(runs, task, size, "mlp")
+    if baseline.empty:
+        return {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
+                "verdict": "no baseline"}
+    delta = difference_interval(_final_returns(runs, task, size, variant), baseline, level, resamples)
+    return {"delta_vs_mlp": delta.estimate, "delta_ci_low": delta.low, "delta_ci_high": delta.high,
+            "verdict": verdict(delta)}
+
+
+def build_leaderboard(runs: pd.DataFrame, level: float = 0.95, resamples: int = 10000) -> pd.DataFrame:
+    """One row per configuration in `runs` (see schemas.RUNS), columns as in schemas.LEADERBOARD."""
+    rows = []
+    for (task, size, variant), group in runs.groupby(CONFIG, sort=False):
+        finals = group["final_eval_return"].dropna()
+        score = mean_interval(finals, level, resamples)
+        rows.append({
+            "task": task, "size": size, "variant": variant,
+            "kind": group["kind"].iloc[0], "integrator": group["integrator"].iloc[0],
+            "substeps": group["substeps"].iloc[0],
+            "n_runs": len(group), "n_seeds": len(finals), "single_seed": len(finals) < 2,
+            "eval_return": score.estimate, "eval_ci_low": score.low, "eval_ci_high": score.high,
+            **_comparison(runs, task, size, variant, level, resamples),
+            "best_eval_return": group["best_eval_return"].mean(),
+            "peak_return": group["peak_return"].mean(),
+            "final10_return": group["final10_return"].mean(),
+            "n_diverged": int((group["outcome"] == "diverged").sum()),
+            "n_collapsed": int(group["collapsed"].sum()),
+        })
+    board = pd.DataFrame(rows, columns=[c for c in LEADERBOARD if c != "rank"])
+    board["rank"] = board.groupby("task")["eval_return"].rank(method="min", ascending=False).astype("Int64")
+    board = board.sort_values(["task", "rank", "size", "variant"], na_position="last", kind="stable")
+    return board[list(LEADERBOARD)].reset_index(drop=True)
+
+
+def status_counts(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs per outcome for each configuration (columns as in schemas.STATUS)."""
+    counts = pd.crosstab([runs.task, runs["size"], runs.variant], runs.outcome)
+    counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts["collapsed"] = runs.groupby(CONFIG)["collapsed"].sum().astype(int)
+    counts = counts.reset_index()
+    counts.columns.name = None
+    return counts[list(STATUS)]

@@ -1,0 +1,66 @@
+"""Everything the status report shows, computed once and put in the order a reader needs it:
+the totals, the ranking and its verdicts, then what needs attention (failures, stale, collapsed,
+diverged runs), the figures, and last the long table of every run."""
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pwm.report.leaderboard import build_leaderboard
+from pwm.pipeline.sweep import Run
+from pwm.report import figures, sections
+from pwm.results.collect import collect
+from pwm.results.curves import long_table
+from pwm.results.failures import group
+from pwm.pipeline.layout import Layout
+from pwm.report.scores import iqm_table
+
+TITLE = "Experiment status"
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    subtitle: str
+    sections: list[sections.Section]
+    summary: list[str]  # one line per thing that needs attention, for the terminal
+
+
+def _summary(runs, groups) -> list[str]:
+    lines = []
+    if groups:
+        lines.append(f"{len(groups)} distinct failure(s) across {sum(len(g.subjects) for g in groups)} run(s)/job(s): "
+                     + "; ".join(f"{len(g.subjects)}x {g.failure.exception}: {g.failure.message}" for g in groups))
+    for what, mask in (("stale (says running, silent)", runs.outcome == "stale"), ("collapsed", runs.collapsed),
+                       ("diverged", runs.outcome == "diverged")):
+        if mask.any():
+            lines.append(f"{int(mask.sum())} run(s) {what}")
+    return lines
+
+
+def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float | None = None) -> Report:
+    now = time.time() if now is None else now
+    level, resamples = settings["confidence_level"], settings["bootstrap_resamples"]
+    snapshot = collect(layout, plan, settings, now)
+    runs = snapshot.runs
+    board = build_leaderboard(runs, level, resamples)
+    iqm, skipped = iqm_table(runs, level, resamples)
+    groups = group(snapshot.failures)
+    plots = figures.build(long_table(snapshot.curves), board, iqm, runs, snapshot.curves, level)
+    figure_notes = [f"Learning curves: binned training return, mean over seeds with a {level:.0%} t-interval band. "
+                    "Substeps: final evaluated return per K with its bootstrap interval, the mlp baseline as a band. "
+                    "Per-run panel: each run's training return with its peak and last-10 mean marked. "
+                    f"Sweeps of more than {figures.TASK_FIGURES} tasks are drawn across their dm_control tasks "
+                    "(normalised return; IQM); the pipeline's report (snakemake --report) has every task."]
+    body = [
+        sections.overall(runs),
+        sections.leaderboard(board, level, resamples),
+        sections.across_tasks(iqm, skipped, level),
+        sections.failures(groups),
+        sections.running(runs),
+        sections.collapsed(runs, settings["collapse_drop"]),
+        sections.diverged(runs),
+        sections.Section("figures", "Figures", figure_notes, figures=plots),
+        sections.experiments(runs),
+    ]
+    taken = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(now))
+    return Report(TITLE, f"{layout.results} at {taken}", body, _summary(runs, groups))

@@ -1,0 +1,95 @@
+"""Across tasks: the interquartile mean (IQM) of normalised scores per (size, variant), with a
+stratified bootstrap interval, as rliable (Agarwal et al., NeurIPS 2021) does for few seeds on
+many tasks.
+
+The IQM averages the middle half of all runs' scores: unlike the mean it is not carried by a
+few outlier runs, and unlike the median it uses half of the data. Its interval resamples seeds
+within each task (a stratified bootstrap: scipy.stats.bootstrap with one sample per task). The
+comparison with the baseline is the difference of the two IQMs, each side resampled the same
+way, judged by pwm.report.stats.verdict like every other comparison in the report.
+
+Scores are final-checkpoint evaluated returns / pwm.pipeline.tasks.max_return (1,000 on
+dm_control). Tasks without a normaliser (gymnasium MuJoCo) are left out and named in the report.
+"""
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pwm.pipeline.sweep import size_value
+from pwm.report.plots import ordered_variants
+from pwm.report.stats import Interval, verdict
+from pwm.pipeline.tasks import max_return
+
+TRIM = 0.25  # cut from each end: the interquartile mean
+
+COLUMNS = ["size", "variant", "tasks", "runs", "iqm", "iqm_ci_low", "iqm_ci_high",
+           "delta_vs_mlp", "delta_ci_low", "delta_ci_high", "verdict"]
+
+
+def iqm(values, axis=-1):
+    return stats.trim_mean(values, TRIM, axis=axis)
+
+
+def _bootstrap(samples: Sequence[np.ndarray], statistic, level: float, resamples: int, seed: int) -> Interval:
+    """Point estimate and percentile interval of `statistic(*samples)`, every sample resampled on
+    its own; no interval unless every sample has two values or more."""
+    estimate = float(statistic(*samples, axis=-1))
+    if any(len(s) < 2 for s in samples):
+        return Interval(estimate, np.nan, np.nan)
+    res = stats.bootstrap(tuple(samples), statistic, vectorized=True, paired=False, confidence_level=level,
+                          n_resamples=resamples, method="percentile", rng=np.random.default_rng(seed))
+    return Interval(estimate, float(res.confidence_interval.low), float(res.confidence_interval.high))
+
+
+def iqm_interval(per_task: Sequence[np.ndarray], level: float = 0.95, resamples: int = 10000,
+                 seed: int = 0) -> Interval:
+    """IQM of all scores pooled, seeds resampled within each task."""
+    def statistic(*samples, axis):
+        return iqm(np.concatenate(samples, axis=axis), axis=axis)
+    return _bootstrap(per_task, statistic, level, resamples, seed)
+
+
+def iqm_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95,
+                   resamples: int = 10000, seed: int = 0) -> Interval:
+    """IQM(a) - IQM(b), each a list of per-task score arrays, every task of each side resampled."""
+    n = len(a)
+
+    def statistic(*samples, axis):
+        return (iqm(np.concatenate(samples[:n], axis=axis), axis=axis)
+                - iqm(np.concatenate(samples[n:], axis=axis), axis=axis))
+    return _bootstrap([*a, *b], statistic, level, resamples, seed)
+
+
+def normalised_scores(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Runs with a final evaluation and a normaliser, with their `score`; and the tasks left out."""
+    scale = runs.task.map({task: max_return(task) for task in runs.task.unique()})
+    skipped = sorted(runs.loc[scale.isna(), "task"].unique())
+    scored = runs[scale.notna() & runs.final_eval_return.notna()]
+    return scored.assign(score=scored.final_eval_return / scale[scored.index].astype(float)), skipped
+
+
+def iqm_table(runs: pd.DataFrame, level: float, resamples: int) -> tuple[pd.DataFrame, list[str]]:
+    """One row per (size, variant) with scored runs (columns COLUMNS); and the tasks left out.
+    Flow variants are compared with the mlp baseline on the tasks both have scores for."""
+    scored, skipped = normalised_scores(runs)
+    scores = {key: group.score.to_numpy(float) for key, group in scored.groupby(["size", "variant", "task"])}
+    rows = []
+    for size in sorted(scored["size"].unique(), key=size_value):
+        at_size = scored[scored["size"] == size]
+        for variant in ordered_variants(at_size.variant):
+            tasks = sorted(at_size.loc[at_size.variant == variant, "task"].unique())
+            mine = [scores[(size, variant, task)] for task in tasks]
+            score = iqm_interval(mine, level, resamples)
+            delta, judged = Interval(np.nan, np.nan, np.nan), "baseline" if variant == "mlp" else "no baseline"
+            shared = [task for task in tasks if (size, "mlp", task) in scores]
+            if variant != "mlp" and shared:
+                delta = iqm_difference([scores[(size, variant, t)] for t in shared],
+                                       [scores[(size, "mlp", t)] for t in shared], level, resamples)
+                judged = verdict(delta)
+            rows.append({"size": size, "variant": variant, "tasks": len(tasks), "runs": sum(map(len, mine)),
+                         "iqm": score.estimate, "iqm_ci_low": score.low, "iqm_ci_high": score.high,
+                         "delta_vs_mlp": delta.estimate, "delta_ci_low": delta.low, "delta_ci_high": delta.high,
+                         "verdict": judged})
+    return pd.DataFrame(rows, columns=COLUMNS), skipped

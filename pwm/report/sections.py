@@ -1,0 +1,207 @@
+"""The report's content: titled sections of notes and tables whose cells are already text, so
+that markdown, HTML and the terminal show the same words and the tests can check every cell.
+
+Ranking and comparisons come from pwm.analysis (build_leaderboard, findings), so this report and
+the pipeline's report rank configurations by the same numbers.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pwm.pipeline.sweep import size_value
+from pwm.results.files import WINDOW
+from pwm.report.tables import findings
+from pwm.results.collect import ETA_EPOCHS
+from pwm.results.failures import FailureGroup
+from pwm.results.health import SIGNIFICANCE
+from pwm.pipeline.tasks import is_multitask
+
+OUTCOMES = ["completed", "running", "stale", "interrupted", "failed", "diverged", "pending"]
+NONE = "–"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading with notes (paragraphs), bullets, an optional table of text cells and figures."""
+
+    key: str
+    title: str
+    notes: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+    figures: list = field(default_factory=list)
+    bullets: list[str] = field(default_factory=list)
+
+
+def number(value, digits: int = 1, sign: str = "") -> str:
+    """Thousands separated, `digits` decimals; sign="+" for differences."""
+    return NONE if value is None or pd.isna(value) else f"{value:{sign},.{digits}f}"
+
+
+def interval(estimate, low, high, digits: int = 1, sign: str = "") -> str:
+    """`estimate [low, high]`; a value without an interval says why."""
+    if pd.isna(estimate):
+        return NONE
+    if pd.isna(low):
+        return f"{number(estimate, digits, sign)} (no interval: under 2 seeds)"
+    return f"{number(estimate, digits, sign)} [{number(low, digits)}, {number(high, digits)}]"
+
+
+def duration(seconds) -> str:
+    """12h05m, 7m, 2d03h."""
+    if pd.isna(seconds):
+        return NONE
+    minutes = int(round(seconds / 60))
+    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days}d{hours:02d}h"
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+
+
+def at_epoch(value, epoch) -> str:
+    return NONE if pd.isna(value) else f"{number(value)} @ {number(epoch, 0)}"
+
+
+def run_label(runs: pd.DataFrame) -> pd.Series:
+    return runs.task + "/" + runs["size"] + "/" + runs.variant + "/seed" + runs.seed.astype(str)
+
+
+def category(runs: pd.DataFrame) -> pd.DataFrame:
+    """size, tasks (single-task / multi-task), dynamics (baseline / flow) of every run."""
+    return pd.DataFrame({"size": runs["size"],
+                         "tasks": np.where(runs.task.map(is_multitask), "multi-task", "single-task"),
+                         "dynamics": np.where(runs.kind == "mlp", "baseline", "flow")}, index=runs.index)
+
+
+def overall(runs: pd.DataFrame) -> Section:
+    cats = category(runs)
+    keys = [cats["size"], cats.tasks, cats.dynamics]
+    counts = pd.crosstab(keys, runs.outcome).reindex(columns=OUTCOMES, fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts["collapsed"] = runs.groupby(keys)["collapsed"].sum().astype(int)
+    counts = counts.reset_index()
+    order = {"size": lambda c: c.map(size_value), "tasks": lambda c: c == "multi-task", "dynamics": lambda c: c}
+    counts = counts.sort_values(["size", "tasks", "dynamics"], key=lambda c: order[c.name](c))
+    total = counts[OUTCOMES + ["total", "collapsed"]].sum().to_frame().T.assign(size="all", tasks="", dynamics="")
+    table = pd.concat([counts, total[counts.columns]], ignore_index=True).astype(str)
+    table.columns.name = None
+    notes = [f"{len(runs)} runs. Outcomes: {', '.join(OUTCOMES)}; collapsed is a flag on runs of any outcome "
+             "and is not part of the total."]
+    return Section("overall", "Overall", notes, table)
+
+
+def experiments(runs: pd.DataFrame) -> Section:
+    delta = np.where(runs.kind == "mlp", "baseline", [
+        NONE if pd.isna(d) else f"{number(d, sign='+')} @ {e:.0f} ({n} mlp seeds)"
+        for d, e, n in zip(runs.latest_delta_vs_mlp, runs.latest_eval_epoch, runs.baseline_seeds)])
+    flags = [", ".join(f for f, on in (("collapsed", c), ("diverged", o == "diverged")) if on)
+             for c, o in zip(runs.collapsed, runs.outcome)]
+    table = pd.DataFrame({
+        "task": runs.task, "size": runs["size"], "integrator": runs.integrator.replace("", "mlp"),
+        "K": runs.substeps.map(lambda k: str(k) if k else NONE), "seed": runs.seed.astype(str),
+        "outcome": runs.outcome, "epochs": runs.epoch.astype(str) + "/" + runs.epochs.astype(str),
+        "peak train R": [at_epoch(r, e) for r, e in zip(runs.peak_return, runs.peak_epoch)],
+        "last-10 train R": runs.final10_return.map(number),
+        "best eval R": [at_epoch(r, e) for r, e in zip(runs.best_eval_return, runs.best_eval_epoch)],
+        "final eval R": runs.final_eval_return.map(number),
+        "Δ eval vs mlp": delta, "flags": flags,
+    })
+    notes = ["Training R is the return of the stochastic training policy (peak: the best single logged value, "
+             "optimistic by construction; last-10: mean of the last 10 logged values). Eval R is the "
+             "deterministic policy in the real environment on saved checkpoints (best: highest checkpoint, "
+             "selection-biased; final: the checkpoint of the last planned epoch). Δ eval vs mlp compares the "
+             "run's latest evaluated checkpoint with the mean of the baseline seeds at the same checkpoint."]
+    return Section("experiments", "Experiments", notes, table.reset_index(drop=True))
+
+
+def running(runs: pd.DataFrame) -> Section:
+    rows = runs[runs.outcome.isin(["running", "stale"])]
+    table = pd.DataFrame({
+        "run": run_label(rows), "state": rows.outcome,
+        "progress": [f"{p:.1%} ({e}/{n})" for p, e, n in zip(rows.progress, rows.epoch, rows.epochs)],
+        "wall time": rows.wall_s.map(duration),
+        "current R": [at_epoch(r, e) for r, e in zip(rows.current_return, rows.current_epoch)],
+        "peak R": [at_epoch(r, e) for r, e in zip(rows.peak_return, rows.peak_epoch)],
+        "ETA": rows.eta_s.map(duration), "host": rows.host.replace("", NONE),
+        "SLURM job": rows.slurm_job_id.replace("", NONE),
+        "last update": rows.heartbeat_age_s.map(lambda s: f"{duration(s)} ago"), "note": rows.note,
+    })
+    notes = [f"ETA from the pace of the last {ETA_EPOCHS} epochs. Stale: status.json says running, but there was no "
+             "update for longer than analysis.stale_after_minutes, or the process is gone from this host."]
+    return Section("running", "Running", notes, table.reset_index(drop=True))
+
+
+def failures(groups: list[FailureGroup]) -> Section:
+    table = pd.DataFrame({
+        "exception": [g.failure.exception for g in groups], "message": [g.failure.message for g in groups],
+        "raised at": [", ".join(g.origins) or NONE for g in groups],
+        "count": [str(len(g.subjects)) for g in groups], "affected": [g.affected() for g in groups],
+        "log": [g.logs[0] + (f" (+{len(g.logs) - 1} more)" if len(g.logs) > 1 else "") if g.logs else NONE
+                for g in groups],
+    })
+    notes = ["One row per distinct exception and message: the final line of the last Python traceback in "
+             "the job's log, or the reason SLURM killed it."]
+    return Section("failures", "Failed", notes, table)
+
+
+def diverged(runs: pd.DataFrame) -> Section:
+    rows = runs[runs.outcome == "diverged"]
+    table = pd.DataFrame({"run": run_label(rows), "epoch": rows.diverged_at_epoch.map(lambda e: number(e, 0)),
+                          "loss": rows.diverged_loss.replace("", NONE),
+                          "last-10 train R": rows.final10_return.map(number)})
+    notes = ["pwm-train checks every loss for NaN/inf and stops the run, naming the loss and the epoch."]
+    return Section("diverged", "Diverged", notes, table.reset_index(drop=True))
+
+
+def collapsed(runs: pd.DataFrame, drop: float) -> Section:
+    rows = runs[runs.collapsed]
+    fallen = (rows.smoothed_peak - rows.final10_return) / (rows.smoothed_peak - rows.first10_return)
+    table = pd.DataFrame({
+        "run": run_label(rows), "outcome": rows.outcome, "first-10 R": rows.first10_return.map(number),
+        f"peak {WINDOW}-mean R": [at_epoch(r, e) for r, e in zip(rows.smoothed_peak, rows.smoothed_peak_epoch)],
+        "last-10 R": rows.final10_return.map(number), "gain given back": fallen.map(lambda f: f"{f:.0%}"),
+    })
+    notes = [f"Collapsed: the mean of the last {WINDOW} logged training returns gave back more than {drop:.0%} of "
+             f"the gain from the first {WINDOW} to the peak (the highest mean of {WINDOW} consecutive returns, "
+             f"before the last {WINDOW}), and the fall exceeds {SIGNIFICANCE:g} standard errors, so that noise "
+             f"is never called a collapse. Needs {3 * WINDOW} logged returns."]
+    return Section("collapsed", "Collapsed", notes, table.reset_index(drop=True))
+
+
+def leaderboard(board: pd.DataFrame, level: float, resamples: int) -> Section:
+    """The output of pwm.report.leaderboard.build_leaderboard, as text, with its findings."""
+    table = pd.DataFrame({
+        "task": board.task, "rank": board["rank"].map(lambda r: NONE if pd.isna(r) else str(int(r))),
+        "size": board["size"], "variant": board.variant,
+        "seeds": board.n_seeds.astype(str) + "/" + board.n_runs.astype(str),
+        "eval R": [interval(*v) for v in zip(board.eval_return, board.eval_ci_low, board.eval_ci_high)],
+        "Δ vs mlp": [interval(*v, sign="+") for v in zip(board.delta_vs_mlp, board.delta_ci_low, board.delta_ci_high)],
+        "verdict": board.verdict, "best-ckpt eval R": board.best_eval_return.map(number),
+        "peak train R": board.peak_return.map(number), "last-10 train R": board.final10_return.map(number),
+        "diverged": board.n_diverged.astype(str), "collapsed": board.n_collapsed.astype(str),
+    })
+    notes = [f"Configurations ranked within each task by the evaluated return of the final checkpoint: mean "
+             f"over seeds with a {level:.0%} percentile-bootstrap interval (scipy.stats.bootstrap, {resamples} "
+             "resamples). Δ vs mlp: difference to the baseline of the same task and size, with its own "
+             "interval; better / worse only when that interval excludes 0. Fewer than two evaluated seeds "
+             "on either side give no interval and no verdict. seeds = evaluated / planned. Best-checkpoint, "
+             "peak and last-10 training returns are diagnostics, not the ranking."]
+    return Section("leaderboard", "Leaderboard", notes, table, bullets=findings(board, level))
+
+
+def across_tasks(table: pd.DataFrame, skipped: list[str], level: float) -> Section:
+    shown = pd.DataFrame({
+        "size": table["size"], "variant": table.variant, "tasks": table.tasks.astype(str),
+        "runs": table.runs.astype(str),
+        "IQM": [interval(*v, digits=3) for v in zip(table.iqm, table.iqm_ci_low, table.iqm_ci_high)],
+        "Δ IQM vs mlp": [interval(*v, digits=3, sign="+")
+                         for v in zip(table.delta_vs_mlp, table.delta_ci_low, table.delta_ci_high)],
+        "verdict": table.verdict,
+    })
+    notes = [f"Interquartile mean of normalised final evaluated returns (return / 1000 on dm_control) over all "
+             f"runs and tasks, {level:.0%} stratified bootstrap interval (seeds resampled within each task), as "
+             "rliable computes it. Δ IQM vs mlp uses the tasks both have scores for."]
+    if skipped:
+        notes.append(f"Left out, no normaliser (gymnasium MuJoCo returns are unbounded; a multi-task set is "
+                     f"scored per member task): {', '.join(skipped)}.")
+    return Section("iqm", "Across tasks (IQM)", notes, shown)

@@ -1,0 +1,81 @@
+"""Evaluated returns: pwm-eval's files read into one row per (run, checkpoint), and what each
+run's row in the report needs from them.
+
+Only the `return` column is read; the checkpoint epoch is in the file name (the workflow writes
+`seed{seed}/epoch{E}.parquet`). A sweep of 3,000 runs has tens of thousands of these files, so
+the per-file cost is all that matters, and the summaries are computed in one grouped pass over
+all runs rather than run by run.
+
+Best checkpoint = highest mean over episodes (optimistic: selected on the episodes it is scored
+on); final = the checkpoint of the last planned epoch, the one the leaderboard ranks (as in
+pwm.results.files.evaluation_summary); latest = the newest evaluated checkpoint, compared with
+the baseline's seeds at the same checkpoint while runs are still going.
+"""
+import os
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pwm.pipeline.sweep import Run
+from pwm.pipeline.layout import Layout
+
+_FILE = re.compile(r"^epoch(\d+)\.parquet$")
+IDENTITY = ["task", "size", "variant", "seed"]
+
+
+def read(layout: Layout, runs: Iterable[Run]) -> pd.DataFrame:
+    """One row per evaluated checkpoint: identity, checkpoint_epoch, return (mean), episodes."""
+    columns = {key: [] for key in (*IDENTITY, "checkpoint_epoch", "return", "episodes")}
+    for run in runs:
+        try:
+            entries = list(os.scandir(layout.evaluation_dir(run)))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            match = _FILE.match(entry.name)
+            if match is None:
+                continue
+            returns = pq.ParquetFile(entry.path).read(columns=["return"], use_threads=False).column(0).to_numpy()
+            for key, value in run.identity().items():
+                columns[key].append(value)
+            columns["checkpoint_epoch"].append(int(match[1]))
+            columns["return"].append(float(np.mean(returns)) if len(returns) else np.nan)
+            columns["episodes"].append(len(returns))
+    return pd.DataFrame(columns)
+
+
+def summarize(evaluations: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
+    """Per run in `planned` (identity + epochs): evaluated_checkpoints, best_eval_return,
+    best_eval_epoch, final_eval_return, latest_eval_epoch, latest_eval_return, and the delta of
+    the latest to the mean of the mlp seeds (same task and size) at that checkpoint."""
+    out = planned[IDENTITY].copy()
+    empty = {"evaluated_checkpoints": 0, "best_eval_return": np.nan, "best_eval_epoch": np.nan,
+             "final_eval_return": np.nan, "latest_eval_epoch": np.nan, "latest_eval_return": np.nan,
+             "latest_delta_vs_mlp": np.nan, "baseline_seeds": 0}
+    if evaluations.empty:
+        return out.assign(**empty)
+    by_run = evaluations.groupby(IDENTITY, sort=False)
+    scored = evaluations.dropna(subset=["return"])  # a file without episodes has no mean
+    best = scored.loc[scored.groupby(IDENTITY, sort=False)["return"].idxmax()]
+    latest = evaluations.loc[by_run["checkpoint_epoch"].idxmax()]
+    with_epochs = evaluations.merge(planned[[*IDENTITY, "epochs"]], on=IDENTITY)
+    final = with_epochs[with_epochs.checkpoint_epoch == with_epochs.epochs]
+    baseline = (evaluations[evaluations.variant == "mlp"].groupby(["task", "size", "checkpoint_epoch"])["return"]
+                .agg(baseline_return="mean", baseline_seeds="count").reset_index())
+    latest = latest.merge(baseline, on=["task", "size", "checkpoint_epoch"], how="left")
+    parts = [
+        by_run.size().rename("evaluated_checkpoints").reset_index(),
+        best[[*IDENTITY, "return", "checkpoint_epoch"]].rename(
+            columns={"return": "best_eval_return", "checkpoint_epoch": "best_eval_epoch"}),
+        final[[*IDENTITY, "return"]].rename(columns={"return": "final_eval_return"}),
+        latest.assign(latest_delta_vs_mlp=latest["return"] - latest.baseline_return)[
+            [*IDENTITY, "checkpoint_epoch", "return", "latest_delta_vs_mlp", "baseline_seeds"]].rename(
+            columns={"checkpoint_epoch": "latest_eval_epoch", "return": "latest_eval_return"}),
+    ]
+    for part in parts:
+        out = out.merge(part, on=IDENTITY, how="left")
+    return out.fillna({"evaluated_checkpoints": 0, "baseline_seeds": 0}).astype(
+        {"evaluated_checkpoints": int, "baseline_seeds": int})

@@ -1,0 +1,101 @@
+"""Reading run folders written by pwm-train, finished or not.
+
+A finished run has final/status.json and final/metrics.parquet; a run that is still going,
+diverged, failed or was killed only has the live status.json and metrics.parquet at the top of
+its folder (possibly stale: a SIGKILLed trainer leaves "running" behind). The aggregate step
+reads whichever exists, so a report can describe a sweep in any state.
+"""
+import json
+import socket
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pwm.results.health import WINDOW, Collapse, collapse, heartbeat, running_state
+from pwm.run_dir import read_parquet_once
+
+
+def read_status(run_dir: Path) -> dict | None:
+    """final/status.json when the run completed, else the live status.json, else None."""
+    for path in (run_dir / "final" / "status.json", run_dir / "status.json"):
+        if path.exists():
+            return json.loads(path.read_text())
+    return None
+
+
+def metrics_path(run_dir: Path) -> Path | None:
+    """final/metrics.parquet when the run completed, else the live one, else None."""
+    for path in (run_dir / "final" / "metrics.parquet", run_dir / "metrics.parquet"):
+        if path.exists():
+            return path
+    return None
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame:
+    """The run's metrics (see metrics_path), or an empty frame."""
+    path = metrics_path(run_dir)
+    return read_parquet_once(path) if path else pd.DataFrame()
+
+
+def read_param_counts(run_dir: Path) -> dict:
+    """World-model and total parameter counts from param_counts.json (NaN when absent)."""
+    path = run_dir / "param_counts.json"
+    if not path.exists():
+        return {"params_world_model": np.nan, "params_total": np.nan}
+    counts = json.loads(path.read_text())
+    policy = counts.get("actor", 0) + counts.get("critics", 0)
+    return {"params_world_model": sum(counts.values()) - policy, "params_total": sum(counts.values())}
+
+
+def outcome(status: dict | None, run_dir: Path, now: datetime, stale_after_minutes: float) -> str:
+    """The run's state, with "running" split into running and stale (pwm.results.health)."""
+    if status is None:
+        return "not_started"
+    if status["state"] != "running":
+        return status["state"]
+    metrics = run_dir / "metrics.parquet"
+    age_s = now.timestamp() - heartbeat(status, metrics.stat().st_mtime if metrics.exists() else None)
+    return running_state(status, age_s, 60 * stale_after_minutes, socket.gethostname())[0]
+
+
+def training_summary(epochs: np.ndarray, returns: np.ndarray, collapse_drop: float) -> tuple[dict, Collapse]:
+    """Peak, first-10 and final-10 training return and the collapse flag, plus the collapse
+    rule's own numbers; used by aggregate and by pwm-status alike.
+
+    Epochs in which no episode finished log NaN and are skipped. The peak is the best single
+    logged return (a diagnostic, optimistic by construction); `collapsed` is the rule of
+    pwm.results.health.
+    """
+    epochs, returns = np.asarray(epochs), np.asarray(returns, dtype=float)
+    rule = collapse(epochs, returns, collapse_drop)
+    finite = np.isfinite(returns)
+    r, e = returns[finite], epochs[finite]
+    if not len(r):
+        return {"first10_return": np.nan, "peak_return": np.nan, "peak_epoch": np.nan,
+                "final10_return": np.nan, "collapsed": False}, rule
+    best = int(np.argmax(r))
+    return {"first10_return": float(r[:WINDOW].mean()), "peak_return": float(r[best]), "peak_epoch": e[best],
+            "final10_return": float(r[-WINDOW:].mean()), "collapsed": rule.collapsed}, rule
+
+
+def progress_summary(status: dict | None, metrics: pd.DataFrame, epochs: int, state: str) -> dict:
+    """How far the run got, how long it took and, if it is running, how long it still needs."""
+    epoch = int(metrics["epoch"].iloc[-1]) if len(metrics) else int((status or {}).get("epoch") or 0)
+    env_steps = metrics["env_steps"].iloc[-1] if len(metrics) else (status or {}).get("env_steps", np.nan)
+    wall_s = metrics["wall_s"].iloc[-1] if len(metrics) else np.nan
+    eta_s = wall_s / epoch * (epochs - epoch) if state == "running" and epoch > 0 else np.nan
+    return {"epoch": epoch, "epochs": epochs, "progress": epoch / epochs, "env_steps": env_steps,
+            "wall_s": wall_s, "eta_s": eta_s}
+
+
+def evaluation_summary(evaluations: pd.DataFrame, final_epoch: int) -> dict:
+    """Best and final checkpoint by mean evaluated return (over episodes)."""
+    if evaluations.empty:
+        return {"evaluated_checkpoints": 0, "best_eval_return": np.nan, "best_eval_epoch": np.nan,
+                "final_eval_return": np.nan}
+    per_checkpoint = evaluations.groupby("checkpoint_epoch")["return"].mean()
+    return {"evaluated_checkpoints": len(per_checkpoint), "best_eval_return": per_checkpoint.max(),
+            "best_eval_epoch": per_checkpoint.idxmax(),
+            "final_eval_return": per_checkpoint.get(final_epoch, np.nan)}

@@ -1,0 +1,65 @@
+"""Bootstrap intervals over seeds and the verdicts drawn from them."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from pwm.report.stats import Interval, difference_interval, mean_interval, t_band, verdict
+
+
+def test_mean_interval_brackets_the_mean_within_the_data_range():
+    values = [812.0, 640.0, 1003.0, 755.0, 901.0]
+    ci = mean_interval(values, resamples=5000)
+    assert ci.estimate == pytest.approx(np.mean(values))
+    assert min(values) <= ci.low < ci.estimate < ci.high <= max(values)
+
+
+def test_mean_interval_narrows_with_more_seeds():
+    rng = np.random.default_rng(1)
+    few, many = rng.normal(100, 20, 4), rng.normal(100, 20, 64)
+    width = lambda ci: ci.high - ci.low  # noqa: E731
+    assert width(mean_interval(many)) < width(mean_interval(few))
+
+
+def test_single_seed_and_missing_values_give_no_interval():
+    ci = mean_interval([np.nan, 42.0])
+    assert ci.estimate == 42.0 and np.isnan(ci.low) and np.isnan(ci.high)
+    assert np.isnan(mean_interval([np.nan]).estimate)
+
+
+def test_noise_between_seed_groups_is_not_distinguishable():
+    baseline = [1170.0, 22.0, 85.0, 640.0, 900.0]  # seed spread as in the example report's evaluation
+    flow = [155.0, 1264.0, 871.0, 300.0, 700.0]
+    delta = difference_interval(flow, baseline, resamples=5000)
+    assert delta.low < 0 < delta.high
+    assert verdict(delta) == "not distinguishable"
+
+
+def test_a_clear_difference_is_better_or_worse():
+    baseline = [100.0, 110.0, 95.0, 105.0]
+    flow = [500.0, 520.0, 480.0, 510.0]
+    better = difference_interval(flow, baseline)
+    assert better.estimate == pytest.approx(np.mean(flow) - np.mean(baseline))
+    assert verdict(better) == "better"
+    assert verdict(difference_interval(baseline, flow)) == "worse"
+
+
+def test_a_single_seed_on_either_side_gives_no_verdict():
+    assert verdict(difference_interval([500.0], [100.0, 110.0])) == "too few seeds"
+    assert verdict(difference_interval([500.0, 520.0], [100.0])) == "too few seeds"
+
+
+def test_interval_excludes_zero_only_when_both_bounds_share_a_sign():
+    assert Interval(1.0, 0.5, 2.0).excludes_zero
+    assert not Interval(1.0, -0.5, 2.0).excludes_zero
+
+
+def test_t_band_matches_the_t_interval_and_skips_missing_seeds():
+    matrix = np.array([[1.0, 5.0, np.nan],
+                       [3.0, np.nan, np.nan],
+                       [2.0, np.nan, np.nan]])
+    mean, low, high = t_band(matrix, 0.95)
+    expected = stats.t.interval(0.95, 2, loc=2.0, scale=stats.sem([1.0, 3.0, 2.0]))
+    assert mean[0] == pytest.approx(2.0)
+    assert (low[0], high[0]) == pytest.approx(expected)
+    assert mean[1] == 5.0 and np.isnan(low[1]) and np.isnan(high[1])
+    assert np.isnan(mean[2])
