@@ -1,5 +1,5 @@
 # All runs (finished or not) and their evaluations into results/metrics/*.parquet, with the
-# leaderboard and the status counts. Columns: pwm/analysis/schemas.py and config/README.md.
+# leaderboard and the status counts. Columns: pwm/results/schemas.py and config/README.md.
 rule aggregate:
     input:
         evaluations=aggregate_evaluations,

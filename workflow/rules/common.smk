@@ -1,5 +1,5 @@
 # All DAG logic: config validation, wildcard constraints, paths and the input/param/resource
-# functions the rules call. The Python behind it lives in pwm.analysis.sweep (unit-tested).
+# functions the rules call. The Python behind it lives in pwm.pipeline.sweep (unit-tested).
 import os
 
 import yaml
@@ -8,8 +8,8 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from pwm.analysis.projection import projection, summary
-from pwm.analysis.sweep import MultiTaskSweep, Sweep, SweepConfigError, check_schema, Variant, alternation, override_args
+from pwm.results.projection import projection, summary
+from pwm.pipeline.sweep import MultiTaskSweep, Sweep, SweepConfigError, check_schema, Variant, alternation, override_args
 from pwm.envs import TASKS
 from pwm.presets import SIZES
 
@@ -28,7 +28,7 @@ except SweepConfigError as err:
 
 
 # The sweep's projected cost from the preflights that have run, with a warning for every train
-# job whose runtime cannot cover it (pwm.analysis.projection); retries as Snakemake was given them.
+# job whose runtime cannot cover it (pwm.results.projection); retries as Snakemake was given them.
 RETRIES = getattr(workflow.execution_settings, "retries", 0) or 0
 for line in summary(projection(SWEEP, config["resources"], RETRIES), RETRIES):
     logger.warning(line)
@@ -163,7 +163,7 @@ def aggregate_live_files(wildcards):
 
 
 def aggregate_records(wildcards):
-    """One record per planned run for pwm.analysis.aggregate."""
+    """One record per planned run for pwm.report.aggregate."""
     return [
         {**run.identity(), "run_dir": RUN_DIR.format(**run.identity()),
          "epochs": SWEEP.budgets[run.size].epochs, "evaluations": paths}
@@ -257,7 +257,7 @@ def mt_policy_finished(wm, task):
 
 
 def mt_records():
-    """One record per planned policy for pwm.analysis.multitask; with report_scope=finished only
+    """One record per planned policy for pwm.report.multitask; with report_scope=finished only
     finished policies contribute evaluations (aggregating starts no training)."""
     everything = config["report_scope"] == "all"
     records = []

@@ -141,7 +141,7 @@ rule mt_evaluate:
 
 
 # Per-task returns, the normalised score over each task set and multi-task vs. single-task;
-# empty tables when no task set is configured. Columns: pwm/analysis/schemas.py.
+# empty tables when no task set is configured. Columns: pwm/results/schemas.py.
 rule aggregate_multitask:
     input:
         evaluations=mt_evaluations,

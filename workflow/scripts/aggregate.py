@@ -3,7 +3,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from pwm.analysis.aggregate import aggregate
+from pwm.report.aggregate import aggregate
 
 tables = aggregate(snakemake.params.records, dict(snakemake.output.items()), snakemake.params.analysis)
 print(tables["status"].to_string(index=False), file=sys.stderr)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from pwm.analysis.multitask import aggregate_multitask
+from pwm.report.multitask import aggregate_multitask
 
 tables = aggregate_multitask(snakemake.params.records, pd.read_parquet(snakemake.input.runs),
                              dict(snakemake.output.items()), snakemake.params.analysis, datetime.now(timezone.utc))

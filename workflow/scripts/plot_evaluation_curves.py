@@ -5,7 +5,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from pwm.analysis import plots
+from pwm.report import plots
 
 evaluations = pd.read_parquet(snakemake.input.evaluations)
 figure = plots.evaluation_curves(evaluations, snakemake.wildcards.task,

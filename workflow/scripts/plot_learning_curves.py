@@ -5,7 +5,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from pwm.analysis import plots
+from pwm.report import plots
 
 settings = snakemake.params.analysis
 training = pd.read_parquet(snakemake.input.training)

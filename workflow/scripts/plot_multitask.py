@@ -5,6 +5,6 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from pwm.analysis import plots
+from pwm.report import plots
 
 plots.save(plots.multitask_figure(pd.read_parquet(snakemake.input.multitask)), snakemake.output[0])

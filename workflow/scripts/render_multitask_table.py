@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pwm.analysis import tables
+from pwm.report import tables
 
 html = tables.multitask_html(pd.read_parquet(snakemake.input.summary), pd.read_parquet(snakemake.input.multitask),
                              snakemake.params.analysis["confidence_level"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pwm.analysis import tables
+from pwm.report import tables
 
 level = snakemake.params.analysis["confidence_level"]
 pages = {

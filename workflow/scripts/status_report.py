@@ -5,10 +5,11 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from pathlib import Path
 
-from pwm.status import plan, report
-from pwm.status.cli import write
-from pwm.status.layout import Layout
+from pwm.pipeline import plan
+from pwm.report import page
+from pwm.report.cli import write
+from pwm.pipeline.layout import Layout
 
-built = report.build(Layout.of(Path("results")), plan.planned_runs(snakemake.config),
+built = page.build(Layout.of(Path("results")), plan.planned_runs(snakemake.config),
                      plan.analysis_settings(snakemake.config))
 write(built, Path(snakemake.output.html).parent)
