@@ -54,7 +54,7 @@ def test_each_run_gets_its_outcome_from_final_or_live_status(mixed_sweep):
     assert runs.loc[("flow-heun-k4", 2), "reason"] == "diverged on purpose"
     assert runs.loc[("flow-heun-k4", 3), "outcome"] == "running"
     assert runs.loc[("flow-euler-k8", 1), "outcome"] == "stale"
-    assert runs.loc[("flow-euler-k8", 2), "outcome"] == "not_started"
+    assert runs.loc[("flow-euler-k8", 2), "outcome"] == "pending"
     assert runs.loc[("flow-euler-k8", 3), "outcome"] == "failed"
 
 
@@ -82,7 +82,7 @@ def test_status_counts_every_planned_run_once(mixed_sweep):
     assert (status["total"] == 3).all()
     assert status.loc["mlp", "completed"] == 3 and status.loc["mlp", "collapsed"] == 1
     euler = status.loc["flow-euler-k8"]
-    assert (euler["stale"], euler["not_started"], euler["failed"]) == (1, 1, 1)
+    assert (euler["stale"], euler["pending"], euler["failed"]) == (1, 1, 1)
 
 
 def test_leaderboard_flags_single_seeds_and_gives_no_verdict_without_evidence(mixed_sweep):

@@ -82,7 +82,7 @@ def test_findings_state_noise_as_not_distinguishable():
 
 def test_status_and_runs_pages_cover_every_run(sweep_tables):
     status = tables.status_html(sweep_tables["status"])
-    assert "not started" in status and "<td class=\"text\">all</td>" in status
+    assert "pending" in status and "<td class=\"text\">all</td>" in status
     runs = tables.runs_html(sweep_tables["runs"])
     assert runs.count("<tr>") == 1 + 2 * 4 * 3
 

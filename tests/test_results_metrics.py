@@ -9,7 +9,8 @@ from pwm.results.files import metrics_path
 from pwm.pipeline.sweep import Run, Variant
 from pwm.results import metrics
 from pwm.results.curves import bin_curve, long_table
-from pwm.pipeline.plan import ANALYSIS_DEFAULTS, analysis_settings, planned_runs
+from pwm.pipeline.plan import analysis_settings, load_config, planned_runs, validated
+from pwm.pipeline.sweep import SweepConfigError
 from workflow_helpers import REPO
 
 
@@ -73,12 +74,26 @@ def test_the_plan_has_every_run_of_the_sweep_with_its_budget():
 
 def test_analysis_defaults_are_the_sweep_schemas_and_a_config_overrides_them():
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    analysis = schema["properties"]["analysis"]["properties"]
-    assert {key: analysis[key]["default"] for key in ANALYSIS_DEFAULTS} == ANALYSIS_DEFAULTS
-    assert analysis_settings({"analysis": {"collapse_drop": 0.3}})["collapse_drop"] == 0.3
-    assert analysis_settings(None) == ANALYSIS_DEFAULTS
+    defaults = {key: spec["default"] for key, spec in schema["properties"]["analysis"]["properties"].items()}
+    assert analysis_settings(None) == defaults
+    assert analysis_settings(validated({"analysis": {"collapse_drop": 0.3}})) == {**defaults, "collapse_drop": 0.3}
 
 
-@pytest.mark.parametrize("config", [{}, {"analysis": None}])
-def test_a_config_without_an_analysis_block_uses_the_defaults(config):
-    assert analysis_settings(config) == ANALYSIS_DEFAULTS
+def test_a_minimal_config_gets_the_schemas_defaults_and_plans_its_runs(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text("tasks: [Hopper-v5]\n")
+    config = load_config(path)
+    assert config["seeds"] and config["budgets"]["1M"]["epochs"] > 0
+    assert {run.task for run in planned_runs(config)} == {"Hopper-v5"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tasks: [Hoper-v5]\n", "Hoper-v5"), ("sizes: [2M]\n", "2M"), ("seedz: [1]\n", "seedz"),
+    ("[1, 2]\n", "mapping"), ("tasks: [a\n", "cannot read"),
+])
+def test_a_bad_config_is_one_line_naming_the_value(tmp_path, text, message):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    with pytest.raises(SweepConfigError, match=message) as err:
+        load_config(path)
+    assert "\n" not in str(err.value)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pwm.pipeline.sweep import Run, Variant
 
-_SEED = re.compile(r"^seed(\d+)$")
-_SEED_LOG = re.compile(r"^seed(\d+)\.log$")
+_SEED = re.compile(r"^seed(0|[1-9]\d*)$")  # as the workflow names them: seed1, never seed01
+_SEED_LOG = re.compile(r"^seed(0|[1-9]\d*)\.log$")
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,18 @@ class Layout:
             found.append((log.parent.parent.name, log.parent.name, log.stem, log))
         return found
 
-    def discovered_runs(self) -> set[Run]:
-        """Runs with a run folder or a training log (a job can fail before making its folder)."""
-        found = set()
+    def discovered_runs(self) -> tuple[set[Run], list[Path]]:
+        """Runs with a run folder or a training log (a job can fail before making its folder),
+        and the folders under runs/ where a run folder would be that the pipeline did not make."""
+        found, strays = set(), []
         for top, pattern in (("runs", _SEED), ("logs/train", _SEED_LOG)):
-            for path in (self.results / top).glob("*/*/*/seed*"):
+            for path in sorted((self.results / top).glob("*/*/*/*")):
                 run = _parse(path, pattern)
                 if run is not None:
                     found.add(run)
-        return found
+                elif top == "runs":
+                    strays.append(path)
+        return found, strays
 
 
 def _parse(path: Path, pattern: re.Pattern) -> Run | None:

@@ -1,20 +1,23 @@
-"""Everything the sweep produced, as five parquet tables (columns documented in schemas).
+"""Everything the sweep produced, as five parquet tables (columns documented in
+pwm.results.schemas).
 
 The workflow passes one record per planned run: its identity, folder, planned epochs and the
-evaluation files that exist for it. Runs that never started, are still going, diverged or failed
-are included from their live folders, so the tables describe the sweep as it is.
+evaluation files that exist for it. The runs table is pwm.results.collect's, the same rows
+pwm-status shows (one outcome rule, one ETA rule); training and evaluations hold every logged
+epoch and every evaluated episode for the figures.
 """
+import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from pwm.results import files as rundir
+from pwm.pipeline.layout import Layout
+from pwm.pipeline.sweep import Run, Variant
 from pwm.report.leaderboard import build_leaderboard, status_counts
-from pwm.results.schemas import EVALUATIONS, IDENTITY, RUNS, TRAINING
-from pwm.pipeline.sweep import Variant
+from pwm.results import files
+from pwm.results.collect import collect as collect_runs
+from pwm.results.schemas import EVALUATIONS, IDENTITY, TRAINING
 
 
 def _identity(record: Mapping) -> dict:
@@ -30,63 +33,41 @@ def read_evaluations(record: Mapping) -> pd.DataFrame:
             if not (frame[key] == value).all():
                 raise ValueError(f"{path}: column {key} holds {sorted(frame[key].unique().tolist())}, "
                                  f"but the file belongs to the run with {key}={value!r}")
-        frames.append(frame)
+        frames.append(frame.assign(final=frame["checkpoint_epoch"] == record["epochs"]))
     if not frames:
-        return pd.DataFrame(columns=[c for c in EVALUATIONS if c != "final"])
+        return pd.DataFrame(columns=list(EVALUATIONS))
     return pd.concat(frames, ignore_index=True)
 
 
-def _training_summary(metrics: pd.DataFrame, collapse_drop: float) -> dict:
-    if "episode_return" not in metrics:
-        return rundir.training_summary(np.empty(0), np.empty(0), collapse_drop)[0]
-    return rundir.training_summary(metrics["epoch"].to_numpy(), metrics["episode_return"].to_numpy(), collapse_drop)[0]
+def results_root(records: list[Mapping]) -> Path:
+    """The results directory the records' run folders are in (results/runs/task/size/variant/seedN)."""
+    return Path(records[0]["run_dir"]).parents[4] if records else Path("results")
 
 
-def summarize_run(record: Mapping, status: dict | None, metrics: pd.DataFrame, evaluations: pd.DataFrame,
-                  settings: Mapping, now: datetime) -> dict:
-    """One row of runs.parquet."""
-    variant = Variant.parse(record["variant"])
-    state = rundir.outcome(status, Path(record["run_dir"]), now, settings["stale_after_minutes"])
-    status = status or {}
-    return {
-        **_identity(record),
-        "kind": variant.kind, "integrator": variant.integrator or "", "substeps": variant.substeps or 0,
-        "outcome": state, "reason": status.get("reason") or "",
-        **rundir.progress_summary(status, metrics, record["epochs"], state),
-        **_training_summary(metrics, settings["collapse_drop"]),
-        **rundir.evaluation_summary(evaluations, record["epochs"]),
-        **rundir.read_param_counts(Path(record["run_dir"])),
-        "host": status.get("host") or "", "slurm_job_id": status.get("slurm_job_id") or "",
-        "updated": status.get("updated") or "", "run_dir": record["run_dir"],
-    }
-
-
-def collect(records: Iterable[Mapping], settings: Mapping, now: datetime) -> dict[str, pd.DataFrame]:
+def collect(records: Iterable[Mapping], settings: Mapping, now: float) -> dict[str, pd.DataFrame]:
     """training, evaluations and runs tables for the planned runs in `records`."""
-    training, evaluations, summaries = [], [], []
+    records = list(records)
+    plan = {Run(r["task"], r["size"], Variant.parse(r["variant"]), int(r["seed"])): r["epochs"] for r in records}
+    runs = collect_runs(Layout.of(results_root(records)), plan, settings, now, discover=False).runs
+    training, evaluations = [], []
     for record in records:
-        run_dir = Path(record["run_dir"])
-        status, metrics = rundir.read_status(run_dir), rundir.read_metrics(run_dir)
-        evals = read_evaluations(record)
-        evals["final"] = evals["checkpoint_epoch"] == record["epochs"]
-        summaries.append(summarize_run(record, status, metrics, evals, settings, now))
+        metrics = files.read_metrics(Path(record["run_dir"]))
         if len(metrics):
             training.append(metrics.assign(**_identity(record)))
+        evals = read_evaluations(record)
         if len(evals):
             evaluations.append(evals)
     training = pd.concat(training, ignore_index=True) if training else pd.DataFrame(columns=list(TRAINING))
     extra = [c for c in training.columns if c not in TRAINING]
     evaluations = (pd.concat(evaluations, ignore_index=True) if evaluations
                    else pd.DataFrame(columns=list(EVALUATIONS)))
-    return {"training": training[[*TRAINING, *extra]],
-            "evaluations": evaluations[list(EVALUATIONS)],
-            "runs": pd.DataFrame(summaries, columns=list(RUNS))}
+    return {"training": training[[*TRAINING, *extra]], "evaluations": evaluations[list(EVALUATIONS)], "runs": runs}
 
 
 def aggregate(records: Iterable[Mapping], outputs: Mapping[str, str], settings: Mapping,
-              now: datetime | None = None) -> dict[str, pd.DataFrame]:
+              now: float | None = None) -> dict[str, pd.DataFrame]:
     """Write training, evaluations, runs, leaderboard and status parquet files to `outputs`."""
-    tables = collect(records, settings, now or datetime.now(timezone.utc))
+    tables = collect(records, settings, time.time() if now is None else now)
     tables["leaderboard"] = build_leaderboard(tables["runs"], settings["confidence_level"],
                                               settings["bootstrap_resamples"])
     tables["status"] = status_counts(tables["runs"])

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from pwm.pipeline import plan
+from pwm.pipeline.sweep import SweepConfigError
 from pwm.report import page, render
 from pwm.results.collect import NothingToReport
 from pwm.pipeline.layout import Layout
@@ -48,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     if inside_run_folders(args.results, out):
         print(f"pwm-status: --out {out} is inside the run folders, which only pwm-train writes", file=sys.stderr)
         return 2
-    config = plan.load_config(args.config) if args.config else None
+    try:
+        config = plan.load_config(args.config) if args.config else None
+    except SweepConfigError as err:
+        print(f"pwm-status: --config {args.config}: {err}", file=sys.stderr)
+        return 2
     planned = plan.planned_runs(config) if config else {}
     try:
         rendered = page.build(Layout.of(args.results, args.snakemake_dir), planned, plan.analysis_settings(config))

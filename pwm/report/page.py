@@ -25,8 +25,9 @@ class Report:
     summary: list[str]  # one line per thing that needs attention, for the terminal
 
 
-def _summary(runs, groups) -> list[str]:
-    lines = []
+def _summary(runs, groups, unreadable) -> list[str]:
+    lines = [f"{len(unreadable)} unreadable file(s), left out: " + "; ".join(why for _, why in unreadable[:3])
+             + (" ..." if len(unreadable) > 3 else "")] if unreadable else []
     if groups:
         lines.append(f"{len(groups)} distinct failure(s) across {sum(len(g.subjects) for g in groups)} run(s)/job(s): "
                      + "; ".join(f"{len(g.subjects)}x {g.failure.exception}: {g.failure.message}" for g in groups))
@@ -56,6 +57,7 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
         sections.leaderboard(board, level, resamples),
         sections.across_tasks(iqm, skipped, level),
         sections.failures(groups),
+        sections.unreadable(snapshot.unreadable),
         sections.running(runs),
         sections.collapsed(runs, settings["collapse_drop"]),
         sections.diverged(runs),
@@ -63,4 +65,4 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
         sections.experiments(runs),
     ]
     taken = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(now))
-    return Report(TITLE, f"{layout.results} at {taken}", body, _summary(runs, groups))
+    return Report(TITLE, f"{layout.results} at {taken}", body, _summary(runs, groups, snapshot.unreadable))

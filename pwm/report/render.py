@@ -14,7 +14,7 @@ from pwm.report.page import Report
 from pwm.report.sections import Section
 
 # Cells with these words are highlighted in HTML: what needs a reader's attention.
-ATTENTION = {"better": "good", "worse": "bad", "failed": "bad", "diverged": "bad", "stale": "warn",
+ATTENTION = {"better": "good", "worse": "bad", "failed": "bad", "diverged": "bad", "stale": "warn", "unknown": "warn",
              "collapsed": "bad", "too few seeds": "warn"}
 STYLE = """
 body { font-family: sans-serif; font-size: 14px; margin: 1.5em; }

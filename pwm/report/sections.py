@@ -10,14 +10,12 @@ import numpy as np
 import pandas as pd
 
 from pwm.pipeline.sweep import size_value
-from pwm.results.files import WINDOW
-from pwm.report.tables import findings
-from pwm.results.collect import ETA_EPOCHS
-from pwm.results.failures import FailureGroup
-from pwm.results.health import SIGNIFICANCE
 from pwm.pipeline.tasks import is_multitask
+from pwm.report.tables import findings
+from pwm.results.failures import FailureGroup
+from pwm.results.health import ETA_EPOCHS, OUTCOMES, SIGNIFICANCE, WINDOW
 
-OUTCOMES = ["completed", "running", "stale", "interrupted", "failed", "diverged", "pending"]
+OUTCOMES = list(OUTCOMES)
 NONE = "–"
 
 
@@ -94,8 +92,8 @@ def experiments(runs: pd.DataFrame) -> Section:
     delta = np.where(runs.kind == "mlp", "baseline", [
         NONE if pd.isna(d) else f"{number(d, sign='+')} @ {e:.0f} ({n} mlp seeds)"
         for d, e, n in zip(runs.latest_delta_vs_mlp, runs.latest_eval_epoch, runs.baseline_seeds)])
-    flags = [", ".join(f for f, on in (("collapsed", c), ("diverged", o == "diverged")) if on)
-             for c, o in zip(runs.collapsed, runs.outcome)]
+    flags = [", ".join(f for f, on in (("collapsed", c), ("diverged", o == "diverged"), (note, o == "unknown")) if on)
+             for c, o, note in zip(runs.collapsed, runs.outcome, runs.note)]
     table = pd.DataFrame({
         "task": runs.task, "size": runs["size"], "integrator": runs.integrator.replace("", "mlp"),
         "K": runs.substeps.map(lambda k: str(k) if k else NONE), "seed": runs.seed.astype(str),
@@ -142,6 +140,13 @@ def failures(groups: list[FailureGroup]) -> Section:
     notes = ["One row per distinct exception and message: the final line of the last Python traceback in "
              "the job's log, or the reason SLURM killed it."]
     return Section("failures", "Failed", notes, table)
+
+
+def unreadable(files: list[tuple[str, str]]) -> Section:
+    table = pd.DataFrame({"file": [path for path, _ in files], "why": [why for _, why in files]})
+    notes = ["Files in the results directory that could not be used: they are left out, and a run whose "
+             "status.json is unreadable counts as unknown. Nothing was changed on disk."]
+    return Section("unreadable", "Unreadable files", notes, table)
 
 
 def diverged(runs: pd.DataFrame) -> Section:

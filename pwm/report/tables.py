@@ -130,7 +130,7 @@ def runs_html(runs: pd.DataFrame) -> str:
         "host / job": runs.host + " " + runs.slurm_job_id.astype(str), "reason": runs.reason,
     })
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    classes["outcome"] = np.where(runs.outcome.isin(["diverged", "failed", "stale"]), "warn", "")
+    classes["outcome"] = np.where(runs.outcome.isin(["diverged", "failed", "stale", "unknown"]), "warn", "")
     classes["collapsed"] = np.where(runs.collapsed, "warn", "")
     return _page("Runs", _table(shown, classes))
 
@@ -155,7 +155,7 @@ def multitask_html(summary: pd.DataFrame, rows: pd.DataFrame, level: float) -> s
         "single-task eval": rows.single_task_return.map(_number), "reason": rows.reason,
     })
     classes = pd.DataFrame("", index=per_task.index, columns=per_task.columns)
-    classes["outcome"] = np.where(rows.outcome.isin(["diverged", "failed", "stale"]), "warn", "")
+    classes["outcome"] = np.where(rows.outcome.isin(["diverged", "failed", "stale", "unknown"]), "warn", "")
     body = (f"<p>Score: final-checkpoint evaluated return / 1,000 (dm_control), averaged over the set's tasks "
             f"per seed, mean over seeds with a {level:.0%} bootstrap interval; the single-task score is the same "
             "average over single-task runs of the same size and variant, and delta is their difference "

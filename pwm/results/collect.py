@@ -15,16 +15,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pwm.pipeline.sweep import size_value
-from pwm.results.files import metrics_path, read_status, training_summary
-from pwm.pipeline.sweep import Run
-from pwm.results import health
-from pwm.results import evaluations, jobs, metrics
+from pwm.pipeline.layout import Layout
+from pwm.pipeline.sweep import Run, size_value
+from pwm.results import evaluations, health, jobs, metrics
 from pwm.results.curves import Curve, bin_curve
 from pwm.results.failures import Failure, from_reason
-from pwm.pipeline.layout import Layout
-
-ETA_EPOCHS = 200  # the pace of this many recent epochs predicts the rest
+from pwm.results.files import UnreadableFile, metrics_path, read_param_counts, read_status, training_summary
+from pwm.results.schemas import RUNS
 
 
 class NothingToReport(RuntimeError):
@@ -33,11 +30,13 @@ class NothingToReport(RuntimeError):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The sweep as it stands: a row per run, learning curves, and every failure with who had it."""
+    """The sweep as it stands: a row per run (columns: pwm.results.schemas.RUNS), learning
+    curves, every failure with who had it, and the files that could not be used (path, why)."""
 
     runs: pd.DataFrame
     curves: dict[Run, Curve]
     failures: list[tuple[str, Failure]]
+    unreadable: list[tuple[str, str]]
 
 
 def run_name(run: Run) -> str:
@@ -50,25 +49,31 @@ def run_order(run: Run) -> tuple:
 
 
 def _outcome(layout: Layout, run: Run, status: dict | None, age_s: float, settings: Mapping,
-             preflight: Mapping) -> tuple[str, str, Failure | None]:
-    """(outcome, note, failure). Outcomes: completed, running, stale, interrupted, failed,
-    diverged, pending. A run with no status.json failed if its logs or its configuration's
-    preflight end in a failure, and is pending otherwise."""
+             preflight: Mapping) -> tuple[str, Failure | None]:
+    """The one outcome rule: (outcome, failure). status.json decides (health.status_outcome);
+    a run without one failed if its logs or its configuration's preflight end in a failure, a
+    stale run failed if its logs say why, and a failed run's cause comes from its logs."""
+    state, note = health.status_outcome(status, age_s, 60 * settings["stale_after_minutes"], socket.gethostname())
     if status is None:
         failure = jobs.run_failure(layout, run) or preflight.get((run.task, run.size, run.variant.name))
-        return ("failed", "", failure) if failure else ("pending", "", None)
-    state = status["state"]
-    if state == "running":
-        state, note = health.running_state(status, age_s, 60 * settings["stale_after_minutes"], socket.gethostname())
-        failure = jobs.run_failure(layout, run) if state == "stale" else None
-        return ("failed", note, failure) if failure else (state, note, None)
+        return ("failed", failure) if failure else ("pending", None)
+    if state == "stale":
+        failure = jobs.run_failure(layout, run)
+        return ("failed", failure) if failure else ("stale", None)
     if state == "failed":
         reason = from_reason(status.get("reason") or "unknown: status.json gives no reason",
                              str(layout.run_dir(run) / "status.json"))
-        return "failed", "", jobs.run_failure(layout, run) or reason
+        return "failed", jobs.run_failure(layout, run) or reason
+    return state, None
+
+
+def _note(state: str, status: dict, age_s: float, settings: Mapping) -> str:
+    """What the outcome alone does not say: why a run is stale, where a run diverged."""
     if state == "diverged":
-        return state, f"non-finite {status.get('loss')} at epoch {status.get('diverged_at_epoch')}", None
-    return state, status.get("reason") or "", None
+        return f"non-finite {status.get('loss')} at epoch {status.get('diverged_at_epoch')}"
+    if state in ("stale", "unknown"):
+        return health.status_outcome(status, age_s, 60 * settings["stale_after_minutes"], socket.gethostname())[1]
+    return ""
 
 
 def _training(m: metrics.Metrics, epochs: float, state: str, drop: float) -> dict:
@@ -76,57 +81,80 @@ def _training(m: metrics.Metrics, epochs: float, state: str, drop: float) -> dic
     finite = np.isfinite(m.episode_return)
     r, e = m.episode_return[finite], m.epoch[finite]
     summary, c = training_summary(m.epoch, m.episode_return, drop)
-    row = {"epoch": int(m.epoch[-1]) if len(m.epoch) else 0, "wall_s": m.wall_total,
-           "current_return": r[-1] if len(r) else np.nan, "current_epoch": e[-1] if len(r) else np.nan,
-           **summary, "smoothed_peak": c.peak, "smoothed_peak_epoch": c.peak_epoch, "eta_s": np.nan}
-    if state == "running" and m.wall_s is not None and len(m.epoch) > 1:
-        start = int(np.searchsorted(m.epoch, m.epoch[-1] - ETA_EPOCHS))
-        spent = m.wall_s[-1] - m.wall_s[start]
-        if spent > 0:
-            row["eta_s"] = (epochs - m.epoch[-1]) * spent / (m.epoch[-1] - m.epoch[start])
-    return row
+    eta = health.eta_s(m.epoch, m.wall_s, epochs) if state == "running" and m.wall_s is not None else np.nan
+    return {"epoch": int(m.epoch[-1]) if len(m.epoch) else 0, "wall_s": m.wall_total,
+            "env_steps": m.epoch[-1] * m.steps_per_epoch if len(m.epoch) else np.nan,
+            "current_return": r[-1] if len(r) else np.nan, "current_epoch": e[-1] if len(r) else np.nan,
+            **summary, "smoothed_peak": c.peak, "smoothed_peak_epoch": c.peak_epoch, "eta_s": eta}
+
+
+def _number(value) -> float:
+    """A status field as a number (NaN when absent or not a number)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
 
 
 def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, now: float,
-             preflight: Mapping) -> tuple[dict, Curve | None, Failure | None]:
-    """A run's row, its learning curve (None without metrics) and its failure (if it failed)."""
-    status = read_status(layout.run_dir(run))
-    path = metrics_path(layout.run_dir(run))
+             preflight: Mapping) -> tuple[dict, Curve | None, Failure | None, list[tuple[str, str]]]:
+    """A run's row, its learning curve (None without metrics), its failure (if it failed) and
+    the files of it that could not be used."""
+    folder = layout.run_dir(run)
+    unreadable = []
+    try:
+        status = read_status(folder)
+    except UnreadableFile as err:
+        status = None
+        unreadable.append((str(folder / "status.json"), str(err)))
+    if status and status.get("updated") is not None and health.updated_time(status) is None:
+        unreadable.append((str(folder / "status.json"), f"unreadable status.json: updated {status['updated']!r} is "
+                           "not a time as pwm-train writes it; the heartbeat is metrics.parquet's"))
+    path = metrics_path(folder)
     mtime = path.stat().st_mtime if path else None
     age = now - health.heartbeat(status, mtime) if status else np.nan
-    outcome, note, failure = _outcome(layout, run, status, age, settings, preflight)
+    if status is None and unreadable:
+        outcome, failure, note = "unknown", None, unreadable[0][1]
+    else:
+        outcome, failure = _outcome(layout, run, status, age, settings, preflight)
+        note = _note(outcome, status or {}, age, settings)
     m = metrics.NONE
     if path:
         try:
             m = metrics.read(path, pace=outcome == "running")
         except (OSError, pa.ArrowException) as err:
-            note = "; ".join(filter(None, [note, f"unreadable {path.name}: {err}"]))
+            unreadable.append((str(path), f"unreadable {path.name}: {err}"))
+            note = "; ".join(filter(None, [note, unreadable[-1][1]]))
     status = status or {}
     reached = int(m.epoch[-1]) if len(m.epoch) else 0
-    epochs = planned or status.get("epochs") or reached  # 0: unknown (no config, never started)
+    epochs = planned or _number(status.get("epochs")) or reached  # 0: unknown (no config, never started)
+    epochs = int(epochs) if np.isfinite(epochs) else reached
     row = {**run.identity(), "kind": run.variant.kind, "integrator": run.variant.integrator or "",
-           "substeps": run.variant.substeps or 0, "outcome": outcome, "note": note, "epochs": epochs,
+           "substeps": run.variant.substeps or 0, "outcome": outcome, "note": note,
+           "reason": str(status.get("reason") or ""), "epochs": epochs,
            **_training(m, epochs, outcome, settings["collapse_drop"]),
-           "diverged_at_epoch": status.get("diverged_at_epoch", np.nan), "diverged_loss": status.get("loss") or "",
-           "host": status.get("host") or "", "slurm_job_id": str(status.get("slurm_job_id") or ""),
-           "heartbeat_age_s": age}
+           "diverged_at_epoch": _number(status.get("diverged_at_epoch")),
+           "diverged_loss": str(status.get("loss") or ""),
+           **read_param_counts(folder),
+           "host": str(status.get("host") or ""), "slurm_job_id": str(status.get("slurm_job_id") or ""),
+           "updated": str(status.get("updated") or ""), "heartbeat_age_s": age, "run_dir": str(folder)}
     row["progress"] = row["epoch"] / epochs if epochs else np.nan
     curve = None
     if reached and epochs:
         curve = bin_curve(m.epoch, m.episode_return, reached, int(epochs), m.steps_per_epoch)
-    return row, curve, failure
+    return row, curve, failure, unreadable
 
 
-def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float) -> Snapshot:
-    """Every planned or present run, with its evaluations and failures."""
+def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float, discover: bool = True) -> Snapshot:
+    """Every planned run (and with `discover` every run found on disk), with its evaluations and
+    failures."""
     preflight = jobs.preflight_failures(layout)
-    runs = sorted(set(plan) | layout.discovered_runs(), key=run_order)
+    found, strays = layout.discovered_runs() if discover else (set(), [])
+    runs = sorted(set(plan) | found, key=run_order)
     if not runs:
         raise NothingToReport(f"no run folders or training logs under {layout.results} and no planned runs")
-    rows, curves, failures, blocking = [], {}, [], set()
+    rows, curves, failures, unreadable, blocking = [], {}, [], [], set()
     for run in runs:
-        row, curve, failure = read_run(layout, run, plan.get(run), settings, now, preflight)
+        row, curve, failure, bad = read_run(layout, run, plan.get(run), settings, now, preflight)
         rows.append(row)
+        unreadable += bad
         if curve is not None:
             curves[run] = curve
         if failure is not None:
@@ -137,6 +165,9 @@ def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: flo
                  if config not in blocking]
     failures += jobs.job_failures(layout)
     table = pd.DataFrame(rows)
-    table = table.merge(evaluations.summarize(evaluations.read(layout, runs), table), on=evaluations.IDENTITY)
-    return Snapshot(table, curves, failures)
-
+    found_evaluations, bad = evaluations.read(layout, runs)
+    unreadable += bad
+    table = table.merge(evaluations.summarize(found_evaluations, table), on=evaluations.IDENTITY)
+    unreadable += [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
+                   for path in strays]
+    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pwm.pipeline.sweep import Run
@@ -26,9 +27,11 @@ _FILE = re.compile(r"^epoch(\d+)\.parquet$")
 IDENTITY = ["task", "size", "variant", "seed"]
 
 
-def read(layout: Layout, runs: Iterable[Run]) -> pd.DataFrame:
-    """One row per evaluated checkpoint: identity, checkpoint_epoch, return (mean), episodes."""
+def read(layout: Layout, runs: Iterable[Run]) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """One row per evaluated checkpoint: identity, checkpoint_epoch, return (mean), episodes;
+    and the files that could not be read (path, why), which are left out."""
     columns = {key: [] for key in (*IDENTITY, "checkpoint_epoch", "return", "episodes")}
+    unreadable = []
     for run in runs:
         try:
             entries = list(os.scandir(layout.evaluation_dir(run)))
@@ -38,13 +41,17 @@ def read(layout: Layout, runs: Iterable[Run]) -> pd.DataFrame:
             match = _FILE.match(entry.name)
             if match is None:
                 continue
-            returns = pq.ParquetFile(entry.path).read(columns=["return"], use_threads=False).column(0).to_numpy()
+            try:
+                returns = pq.ParquetFile(entry.path).read(columns=["return"], use_threads=False).column(0).to_numpy()
+            except (OSError, pa.ArrowException, KeyError) as err:
+                unreadable.append((entry.path, f"unreadable {entry.name}: {err}"))
+                continue
             for key, value in run.identity().items():
                 columns[key].append(value)
             columns["checkpoint_epoch"].append(int(match[1]))
             columns["return"].append(float(np.mean(returns)) if len(returns) else np.nan)
             columns["episodes"].append(len(returns))
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns), unreadable
 
 
 def summarize(evaluations: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:

@@ -6,23 +6,38 @@ its folder (possibly stale: a SIGKILLed trainer leaves "running" behind). The ag
 reads whichever exists, so a report can describe a sweep in any state.
 """
 import json
-import socket
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pwm.results.health import WINDOW, Collapse, collapse, heartbeat, running_state
+from pwm.results.health import WINDOW, Collapse, collapse
 from pwm.run_dir import read_parquet_once
 
 
+class UnreadableFile(ValueError):
+    """A file of a run folder that exists but cannot be used; the message starts with
+    "unreadable <name>:" and says why, for the report's flagged row."""
+
+
 def read_status(run_dir: Path) -> dict | None:
-    """final/status.json when the run completed, else the live status.json, else None."""
+    """final/status.json when the run completed, else the live status.json, else None. Raises
+    UnreadableFile for a file that is not a pwm-train status (empty, not UTF-8, not JSON, not an
+    object with a text `state`)."""
     for path in (run_dir / "final" / "status.json", run_dir / "status.json"):
         if path.exists():
-            return json.loads(path.read_text())
+            return parse_status(path)
     return None
+
+
+def parse_status(path: Path) -> dict:
+    try:
+        status = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UnreadableFile(f"unreadable {path.name}: {type(err).__name__}: {err}") from None
+    if not isinstance(status, dict) or not isinstance(status.get("state"), str):
+        raise UnreadableFile(f"unreadable {path.name}: not a pwm-train status (a JSON object with a text 'state')")
+    return status
 
 
 def metrics_path(run_dir: Path) -> Path | None:
@@ -42,22 +57,13 @@ def read_metrics(run_dir: Path) -> pd.DataFrame:
 def read_param_counts(run_dir: Path) -> dict:
     """World-model and total parameter counts from param_counts.json (NaN when absent)."""
     path = run_dir / "param_counts.json"
-    if not path.exists():
+    try:
+        counts = json.loads(path.read_text())
+        counts = {key: float(value) for key, value in counts.items()}
+    except (OSError, ValueError, TypeError, AttributeError):  # absent or damaged: unknown, not fatal
         return {"params_world_model": np.nan, "params_total": np.nan}
-    counts = json.loads(path.read_text())
     policy = counts.get("actor", 0) + counts.get("critics", 0)
     return {"params_world_model": sum(counts.values()) - policy, "params_total": sum(counts.values())}
-
-
-def outcome(status: dict | None, run_dir: Path, now: datetime, stale_after_minutes: float) -> str:
-    """The run's state, with "running" split into running and stale (pwm.results.health)."""
-    if status is None:
-        return "not_started"
-    if status["state"] != "running":
-        return status["state"]
-    metrics = run_dir / "metrics.parquet"
-    age_s = now.timestamp() - heartbeat(status, metrics.stat().st_mtime if metrics.exists() else None)
-    return running_state(status, age_s, 60 * stale_after_minutes, socket.gethostname())[0]
 
 
 def training_summary(epochs: np.ndarray, returns: np.ndarray, collapse_drop: float) -> tuple[dict, Collapse]:
@@ -78,16 +84,6 @@ def training_summary(epochs: np.ndarray, returns: np.ndarray, collapse_drop: flo
     best = int(np.argmax(r))
     return {"first10_return": float(r[:WINDOW].mean()), "peak_return": float(r[best]), "peak_epoch": e[best],
             "final10_return": float(r[-WINDOW:].mean()), "collapsed": rule.collapsed}, rule
-
-
-def progress_summary(status: dict | None, metrics: pd.DataFrame, epochs: int, state: str) -> dict:
-    """How far the run got, how long it took and, if it is running, how long it still needs."""
-    epoch = int(metrics["epoch"].iloc[-1]) if len(metrics) else int((status or {}).get("epoch") or 0)
-    env_steps = metrics["env_steps"].iloc[-1] if len(metrics) else (status or {}).get("env_steps", np.nan)
-    wall_s = metrics["wall_s"].iloc[-1] if len(metrics) else np.nan
-    eta_s = wall_s / epoch * (epochs - epoch) if state == "running" and epoch > 0 else np.nan
-    return {"epoch": epoch, "epochs": epochs, "progress": epoch / epochs, "env_steps": env_steps,
-            "wall_s": wall_s, "eta_s": eta_s}
 
 
 def evaluation_summary(evaluations: pd.DataFrame, final_epoch: int) -> dict:

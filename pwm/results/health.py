@@ -1,4 +1,5 @@
-"""Rules that judge a run's health: is a "running" run really running, and did it collapse.
+"""Rules that judge a run's health: its outcome (is a "running" run really running), how long it
+still needs, and did it collapse. pwm-status and the pipeline's runs.parquet both use these.
 
 Stale: a trainer killed with SIGKILL (OOM killer, scancel -9, a lost node) cannot update its
 status.json, which keeps saying "running". Such a run is reported as stale when its heartbeat
@@ -26,20 +27,54 @@ import numpy as np
 
 from pwm.run_dir import STATUS_TIME, process_alive
 
+OUTCOMES = ("completed", "running", "stale", "interrupted", "diverged", "failed", "pending", "unknown")
+STOPPED = ("completed", "interrupted", "diverged", "failed")  # states pwm-train writes, besides running
+ETA_EPOCHS = 200  # the pace of this many recent epochs predicts the rest
 WINDOW = 10  # "first-10" / "final-10": the example status report's convention
 SIGNIFICANCE = 4.0  # standard errors: the peak is a maximum over hundreds of windows, so not 2
 
 
+def updated_time(status: dict) -> float | None:
+    """status.json's `updated` as Unix time; None when absent or not a time pwm-train writes."""
+    try:
+        return datetime.strptime(status["updated"], STATUS_TIME).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def heartbeat(status: dict, metrics_mtime: float | None) -> float:
-    """Unix time of the last sign of life: status.json's `updated` or metrics.parquet's mtime."""
-    updated = datetime.strptime(status["updated"], STATUS_TIME).timestamp() if status.get("updated") else 0.0
-    return max(updated, metrics_mtime or 0.0)
+    """Unix time of the last sign of life: status.json's `updated` or metrics.parquet's mtime
+    (an `updated` that does not parse counts as no sign)."""
+    return max(updated_time(status) or 0.0, metrics_mtime or 0.0)
+
+
+def status_outcome(status: dict | None, age_s: float, stale_after_s: float, this_host: str) -> tuple[str, str]:
+    """(outcome, note) from status.json alone: pending without one, stale for a silent "running",
+    unknown for a state pwm-train never writes. pwm.results.collect adds what logs say."""
+    if status is None:
+        return "pending", ""
+    state = status["state"]
+    if state == "running":
+        return running_state(status, age_s, stale_after_s, this_host)
+    if state in STOPPED:
+        return state, ""
+    return "unknown", f"unknown state {state!r} in status.json"
+
+
+def eta_s(epoch: np.ndarray, wall_s: np.ndarray, planned: float) -> float:
+    """Seconds a running run still needs at the pace of its last ETA_EPOCHS epochs (NaN when
+    there is no pace yet)."""
+    if len(epoch) < 2:
+        return np.nan
+    start = int(np.searchsorted(epoch, epoch[-1] - ETA_EPOCHS))
+    spent, done = wall_s[-1] - wall_s[start], epoch[-1] - epoch[start]
+    return (planned - epoch[-1]) * spent / done if spent > 0 and done > 0 else np.nan
 
 
 def running_state(status: dict, age_s: float, stale_after_s: float, this_host: str) -> tuple[str, str]:
     """("running", "") or ("stale", why) for a run whose status.json says running."""
     pid = status.get("pid")
-    if status.get("host") == this_host and pid and not process_alive(int(pid)):
+    if status.get("host") == this_host and isinstance(pid, int) and pid > 0 and not process_alive(pid):
         return "stale", f"process {pid} on {this_host} is gone"
     if age_s > stale_after_s:
         return "stale", f"no update for {age_s / 3600:.1f} h"

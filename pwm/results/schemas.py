@@ -4,6 +4,7 @@ Each table is a mapping column -> description, in the order the columns are writ
 aggregate step writes exactly these columns (plus, for training.parquet, whatever diagnostics
 pwm-train logged), and config/README.md documents the same names (a test keeps them in step).
 """
+from pwm.results.health import OUTCOMES
 
 IDENTITY = {
     "task": "task name (pwm.envs.TASKS)",
@@ -36,29 +37,44 @@ RUNS = {
     "kind": "mlp or flow",
     "integrator": "euler or heun (empty for mlp)",
     "substeps": "flow substeps K (0 for mlp)",
-    "outcome": "completed, running, stale (says running but silent for analysis.stale_after_minutes), "
-               "interrupted, diverged, failed or not_started",
+    "outcome": "completed, running, stale (says running but silent for analysis.stale_after_minutes, or its "
+               "process is gone), interrupted, diverged, failed (by status.json, or by its logs or its "
+               "preflight), pending (not started) or unknown (status.json unreadable or in a state pwm-train "
+               "never writes)",
+    "note": "what the outcome alone does not say: why stale, where it diverged, which file is unreadable",
     "reason": "why the run stopped, from status.json (empty when it did not stop)",
     "epoch": "last epoch reached",
     "epochs": "planned epochs",
     "progress": "epoch / epochs",
     "env_steps": "environment steps reached",
     "wall_s": "training wall time so far in seconds",
-    "eta_s": "estimated seconds to finish at the current pace (running runs only)",
+    "eta_s": "seconds still needed at the pace of the last 200 epochs (running runs only)",
+    "current_return": "the latest logged training return",
+    "current_epoch": "epoch of current_return",
     "first10_return": "mean of the first 10 logged training returns",
     "peak_return": "highest logged training return (optimistic: a maximum over noisy episodes)",
     "peak_epoch": "epoch of peak_return",
     "final10_return": "mean of the last 10 logged training returns",
-    "collapsed": "final10_return lost more than analysis.collapse_drop of the gain from first10 to peak",
+    "collapsed": "final10_return gave back more than analysis.collapse_drop of the gain from first10 to the "
+                 "peak 10-return mean, by more than 4 standard errors (pwm/results/health.py)",
+    "smoothed_peak": "the collapse rule's peak: highest mean of 10 consecutive logged returns",
+    "smoothed_peak_epoch": "epoch in the middle of that window",
+    "diverged_at_epoch": "epoch at which a loss went non-finite (diverged runs)",
+    "diverged_loss": "the loss that went non-finite (diverged runs)",
     "evaluated_checkpoints": "number of checkpoints with an evaluation",
     "best_eval_return": "highest mean evaluated return over the run's checkpoints (selection-biased)",
     "best_eval_epoch": "checkpoint epoch of best_eval_return",
     "final_eval_return": "mean evaluated return of the final checkpoint (what the leaderboard ranks)",
+    "latest_eval_epoch": "the newest evaluated checkpoint",
+    "latest_eval_return": "its mean evaluated return",
+    "latest_delta_vs_mlp": "latest_eval_return minus the mean of the mlp seeds (same task and size) at that checkpoint",
+    "baseline_seeds": "mlp seeds evaluated at that checkpoint",
     "params_world_model": "parameters of the world model (encoder, dynamics, reward head)",
     "params_total": "parameters of world model, actor and critics",
     "host": "host of the last trainer process",
     "slurm_job_id": "SLURM job of the last trainer process (empty outside SLURM)",
     "updated": "time status.json was last written",
+    "heartbeat_age_s": "seconds since the last sign of life (status.json or metrics.parquet written)",
     "run_dir": "the run folder",
 }
 
@@ -87,7 +103,6 @@ LEADERBOARD = {
     "n_collapsed": "runs flagged collapsed",
 }
 
-OUTCOMES = ("completed", "running", "stale", "interrupted", "diverged", "failed", "not_started")
 
 STATUS = {
     "task": "task name",
