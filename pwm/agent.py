@@ -62,10 +62,14 @@ class Actor(nn.Module):
         m = model_cfg
         return cls(latent_dim, m.actor_dims, action_dim, m.log_std_init, m.log_std_min, m.log_std_max, action_mask)
 
-    def forward(self, z: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, deterministic: bool = False, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """tanh(mean) when deterministic; else tanh(mean + std x noise), with standard-normal
+        `noise` given (pwm.exploration) or drawn here."""
         mean = self.mean(z)
         if deterministic:
             return torch.tanh(mean) * self.action_mask
+        if noise is not None:
+            return torch.tanh(mean + self.log_std.exp() * noise) * self.action_mask
         return self.sample(z)[0]
 
     def sample(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,9 +141,10 @@ class Agent:
 
     # --- acting -------------------------------------------------------------------------
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False, task=None) -> np.ndarray:
+    def act(self, obs: np.ndarray, deterministic: bool = False, task=None, noise: np.ndarray | None = None) -> np.ndarray:
         z = self.world_model.encode(torch.as_tensor(obs, device=self.device), task)
-        return self.actor(z, deterministic).cpu().numpy()
+        noise = None if noise is None else torch.as_tensor(noise, device=self.device)
+        return self.actor(z, deterministic, noise).cpu().numpy()
 
     # --- world model --------------------------------------------------------------------
     def update_world_model(self, batch: dict) -> dict:

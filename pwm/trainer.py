@@ -12,6 +12,7 @@ from pwm.agent import Agent
 from pwm.buffer import ReplayBuffer
 from pwm.config import PreflightConfig, TrainConfig, to_yaml, uses_termination, variant_name
 from pwm.envs import default_action_repeat, make_vector_env
+from pwm.exploration import ColoredNoise
 from pwm.loop import EpochLoop
 from pwm.metrics import EpochMetrics
 
@@ -40,6 +41,8 @@ class Trainer(EpochLoop):
         self.env_steps_per_epoch = self.agent_steps_per_epoch * (cfg.env.action_repeat or default_action_repeat(cfg.task))
         self.warmed_up = False
         self.random_epochs = -(-a.random_steps // self.env_steps_per_epoch)
+        self.noise = (ColoredNoise(a.noise_beta, n, self.action_dim, self.env.envs[0].max_episode_steps, cfg.seed)
+                      if a.noise_beta > 0 else None)  # None: white noise, drawn by the actor and the rng
         self.stagger_cuts = staggered_cuts(n, self.env.envs[0].max_episode_steps) if cfg.env.stagger else np.zeros(n, np.int64)
 
     # --- one epoch ----------------------------------------------------------------------
@@ -71,10 +74,12 @@ class Trainer(EpochLoop):
         ended (by termination or time limit; staggered cuts are not episodes)."""
         learning_in_env = self.cfg.agent.rollout_start == "env" and self.epoch >= self.random_epochs
         for _ in range(0 if learning_in_env else self.cfg.env.steps_per_epoch):
+            noise = self.noise() if self.noise else None
             if self.epoch < self.random_epochs:
-                action = self.rng.uniform(-1, 1, (self.cfg.env.num_envs, self.action_dim)).astype(np.float32)
+                action = (np.tanh(noise) if noise is not None else
+                          self.rng.uniform(-1, 1, (self.cfg.env.num_envs, self.action_dim)).astype(np.float32))
             else:
-                action = self.agent.act(self.obs)
+                action = self.agent.act(self.obs, noise=noise)
             self.step_envs(action)
         return self.take_finished()
 
@@ -123,7 +128,7 @@ class Trainer(EpochLoop):
         return {"agent": self.agent.state_dict(), "buffer": self.buffer.write_chunks(self.buffer_dir),
                 "rng": self.rng.bit_generator.state, "envs": [e.get_state() for e in self.env.envs],
                 "obs": self.obs, "episode_return": self.episode_return, "episode_length": self.episode_length,
-                "warmed_up": self.warmed_up}
+                "warmed_up": self.warmed_up, **({"noise": self.noise.state_dict()} if self.noise else {})}
 
     def restore_extra(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
@@ -134,6 +139,8 @@ class Trainer(EpochLoop):
         self.obs = state["obs"]
         self.episode_return, self.episode_length = state["episode_return"], state["episode_length"]
         self.warmed_up = state["warmed_up"]
+        if self.noise:
+            self.noise.load_state_dict(state["noise"])
 
     def identity(self) -> dict:
         c = self.cfg

@@ -164,19 +164,28 @@ def test_divergence_stops_with_status_and_keeps_metrics(tmp_path):
     assert again.returncode == 3 and "diverged before" in again.stderr  # a retry fails at once
 
 
-def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_path):
-    """Hopper: stored terminations, the termination head and the return scale are resume state too."""
-    hopper = ["task=Hopper-v5", "epochs=12"]
+def whole_and_interrupted(tmp_path, extra: list[str], epochs: int = 12):
+    """The final states and replay buffers of a run trained in one go and of the same run
+    stopped by SLURM's signal after its first checkpoint and resumed; metrics must be equal."""
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    assert train(whole, *hopper).returncode == 0
-    proc = subprocess.Popen([bin_path("pwm-train"), f"run_dir={parts}", *ARGS, *hopper],
+    extra = [*extra, f"epochs={epochs}"]
+    assert train(whole, *extra).returncode == 0
+    proc = subprocess.Popen([bin_path("pwm-train"), f"run_dir={parts}", *ARGS, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_for_epoch(parts, EVERY + 2, proc)
     proc.send_signal(signal.SIGUSR1)
     assert proc.wait(timeout=120) == 75
-    assert train(parts, *hopper).returncode == 0
-    a, b = (torch.load(d / "state" / "epoch_000012.pt", weights_only=False) for d in (whole, parts))
-    buffers = [ReplayBuffer.from_chunks(d / "buffer", s["buffer"], 4000).arrays() for d, s in ((whole, a), (parts, b))]
+    assert train(parts, *extra).returncode == 0
+    states = [torch.load(d / "state" / f"epoch_{epochs:06d}.pt", weights_only=False) for d in (whole, parts)]
+    buffers = [ReplayBuffer.from_chunks(d / "buffer", s["buffer"], 4000).arrays() for d, s in zip((whole, parts), states)]
+    pd.testing.assert_frame_equal(pd.read_parquet(whole / "metrics.parquet").drop(columns=["wall_s"]),
+                                  pd.read_parquet(parts / "metrics.parquet").drop(columns=["wall_s"]))
+    return states, buffers
+
+
+def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_path):
+    """Hopper: stored terminations, the termination head and the return scale are resume state too."""
+    (a, b), buffers = whole_and_interrupted(tmp_path, ["task=Hopper-v5"])
     assert buffers[0]["terminated"].sum() > 0, "no Hopper episode fell: the test would not exercise terminations"
     for k in ("obs", "next_obs", "action", "reward", "terminated", "episode"):
         assert np.array_equal(buffers[0][k], buffers[1][k]), k
@@ -184,8 +193,14 @@ def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_
     for name, tensor in a["agent"]["world_model"].items():
         assert torch.equal(tensor, b["agent"]["world_model"][name]), name
     assert torch.equal(a["agent"]["return_scale"], b["agent"]["return_scale"])
-    pd.testing.assert_frame_equal(pd.read_parquet(whole / "metrics.parquet").drop(columns=["wall_s"]),
-                                  pd.read_parquet(parts / "metrics.parquet").drop(columns=["wall_s"]))
+
+
+def test_colored_exploration_noise_resumes_bit_identically(tmp_path):
+    """Pink acting noise: its sequences, position and generator are resume state, so the actions
+    taken after a resume are the ones the uninterrupted run took."""
+    (a, b), buffers = whole_and_interrupted(tmp_path, ["agent.noise_beta=1.0"])
+    assert np.array_equal(buffers[0]["action"], buffers[1]["action"])
+    assert a["noise"]["position"] == b["noise"]["position"] > 0
 
 
 def test_a_failed_write_fails_the_run_cleanly_and_the_next_run_resumes(reference, tmp_path):
