@@ -38,7 +38,7 @@ class EpochLoop:
         self.device = torch.device(cfg.device)
         torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.epoch, self.rows, self.wall_before = 0, [], 0.0
+        self.epoch, self.rows, self.wall_before, self.cpu_before = 0, [], 0.0, 0.0
 
     # --- what a subclass provides ---------------------------------------------------------
     def train_epoch(self, started: float) -> dict:
@@ -68,12 +68,14 @@ class EpochLoop:
     # --- checkpoints ----------------------------------------------------------------------
     def full_state(self, wall_s: float) -> dict:
         return {"config": to_yaml(self.cfg), "epoch": self.epoch, "rows": self.rows, "wall_s": wall_s,
+                "cpu_s": self.rows[-1]["cpu_s"] if self.rows else 0.0,
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
                 **self.extra_state()}
 
     def restore(self, state: dict) -> None:
         self.epoch, self.rows, self.wall_before = state["epoch"], state["rows"], state["wall_s"]
+        self.cpu_before = state.get("cpu_s", 0.0)  # states written before cpu_s was logged have none
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -109,19 +111,20 @@ class EpochLoop:
         if state is not None:
             self.restore(state)
             self.log(f"resumed from epoch {self.epoch} of {cfg.epochs}")
-        status = dict(epoch=self.epoch, epochs=cfg.epochs, **self.identity(), resumed_from=self.epoch)
+        status = dict(epoch=self.epoch, epochs=cfg.epochs, **self.identity(), resumed_from=self.epoch, device=cfg.device)
         if stop.signal is not None:
             run.write_status("interrupted", reason=f"received {stop.signal.name} before training started; "
                              "nothing new written", **status)
             self.log(f"{stop.signal.name} received before training started, exiting {EXIT_INTERRUPTED}")
             stop.restore()
             return EXIT_INTERRUPTED
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         run.write_status("running", reason=None, **status)
         progress = _progress(cfg, self.epoch, self.headline, self.headline_label, self.log)
         try:
             while self.epoch < cfg.epochs:
                 row = self.train_epoch(started)
+                row["cpu_s"] = self.cpu_before + time.process_time() - cpu_started  # all threads, all attempts
                 self.rows.append(row)
                 status.update(epoch=self.epoch, **({"env_steps": row["env_steps"]} if "env_steps" in row else {}))
                 progress(row)

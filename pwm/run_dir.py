@@ -10,6 +10,7 @@
 import fcntl
 import json
 import os
+import resource
 import socket
 import time
 from contextlib import contextmanager
@@ -92,6 +93,7 @@ class RunDir:
     def write_status(self, state: str, **fields) -> dict:
         status = {"state": state, **fields, "host": socket.gethostname(), "pid": os.getpid(),
                   "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+                  "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # Linux: KiB
                   "updated": time.strftime(STATUS_TIME)}
         write_json_atomic(self.status, status)
         return status

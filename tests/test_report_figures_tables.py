@@ -72,11 +72,12 @@ def test_findings_state_noise_as_not_distinguishable():
     common = {"task": "Ant-v5", "size": "48M", "single_seed": False, "n_collapsed": 0, "n_diverged": 0}
     board = pd.DataFrame([
         {**common, "variant": "flow-euler-k8", "kind": "flow", "n_seeds": 3, "delta_vs_mlp": 2.08,
-         "delta_ci_low": -400.0, "delta_ci_high": 410.0, "verdict": "not distinguishable"},
+         "delta_ci_low": -400.0, "delta_ci_high": 410.0, "delta_interval": "range of 3 seeds",
+         "verdict": "not distinguishable"},
         {**common, "variant": "mlp", "kind": "mlp", "n_seeds": 4, "delta_vs_mlp": float("nan"),
          "delta_ci_low": float("nan"), "delta_ci_high": float("nan"), "verdict": "baseline"}])
     assert tables.findings(board, 0.95) == [
-        "flow-euler-k8 vs mlp at 48M on Ant-v5: +2.1 [-400.0, 410.0] (95% interval, 3 vs 4 seeds) "
+        "flow-euler-k8 vs mlp at 48M on Ant-v5: +2.1 [-400.0, 410.0] (range of 3 seeds; 3 vs 4 seeds) "
         "— not distinguishable."]
 
 

@@ -63,3 +63,17 @@ def test_t_band_matches_the_t_interval_and_skips_missing_seeds():
     assert (low[0], high[0]) == pytest.approx(expected)
     assert mean[1] == 5.0 and np.isnan(low[1]) and np.isnan(high[1])
     assert np.isnan(mean[2])
+
+
+def test_under_five_seeds_the_interval_is_the_seeds_range_and_says_so():
+    three = mean_interval([10.0, 30.0, 20.0])
+    assert (three.low, three.high, three.kind) == (10.0, 30.0, "range")
+    assert three.label(0.95) == "range of 3 seeds"
+    five = mean_interval([10.0, 30.0, 20.0, 25.0, 15.0])
+    assert five.kind == "bootstrap" and five.label(0.95) == "95% bootstrap, 5 seeds" and 10.0 < five.low < five.high < 30.0
+
+
+def test_with_few_seeds_better_means_every_seed_beats_every_baseline_seed():
+    assert verdict(difference_interval([5.0, 6.0, 7.0], [1.0, 2.0, 4.0])) == "better"
+    overlap = difference_interval([5.0, 6.0, 7.0], [1.0, 2.0, 5.5])
+    assert (overlap.low, overlap.high) == (5.0 - 5.5, 7.0 - 1.0) and verdict(overlap) == "not distinguishable"

@@ -50,7 +50,7 @@ def wait_for_epoch(run_dir, epoch, proc, timeout=300):
 
 def final_state(run_dir):
     state = torch.load(run_dir / "state" / f"epoch_{EPOCHS:06d}.pt", weights_only=False)
-    metrics = pd.read_parquet(run_dir / "final" / "metrics.parquet").drop(columns=["wall_s"])
+    metrics = pd.read_parquet(run_dir / "final" / "metrics.parquet").drop(columns=["wall_s", "cpu_s"])
     return state["agent"], metrics
 
 
@@ -178,8 +178,8 @@ def whole_and_interrupted(tmp_path, extra: list[str], epochs: int = 12):
     assert train(parts, *extra).returncode == 0
     states = [torch.load(d / "state" / f"epoch_{epochs:06d}.pt", weights_only=False) for d in (whole, parts)]
     buffers = [ReplayBuffer.from_chunks(d / "buffer", s["buffer"], 4000).arrays() for d, s in zip((whole, parts), states)]
-    pd.testing.assert_frame_equal(pd.read_parquet(whole / "metrics.parquet").drop(columns=["wall_s"]),
-                                  pd.read_parquet(parts / "metrics.parquet").drop(columns=["wall_s"]))
+    pd.testing.assert_frame_equal(pd.read_parquet(whole / "metrics.parquet").drop(columns=["wall_s", "cpu_s"]),
+                                  pd.read_parquet(parts / "metrics.parquet").drop(columns=["wall_s", "cpu_s"]))
     return states, buffers
 
 

@@ -35,7 +35,8 @@ ON_SLURM = [*LOCAL, "--profile", REPO / "profiles" / "slurm", "--profile", REPO 
 RUN = Path("results/runs/cartpole-swingup/1M/mlp/seed1")
 TRAIN_LOG = Path("results/logs/train/cartpole-swingup/1M/mlp/seed1.log")
 ENV = TOOL_ENV
-VOLATILE = ["wall_s", "eta_s", "updated", "slurm_job_id"]  # wall clock and job ids differ by nature
+VOLATILE = ["wall_s", "cpu_s", "eta_s", "updated", "slurm_job_id", "heartbeat_age_s", "max_rss_mb",
+            "train_hours", "cpu_hours", "gpu_hours", "return_per_hour"]  # clocks, memory and job ids differ by nature
 LIMIT = 900  # seconds for any one Snakemake run; then `timeout` sends SIGINT and it cancels its jobs
 
 

@@ -21,16 +21,26 @@ def _final_returns(runs: pd.DataFrame, task: str, size: str, variant: str) -> pd
 
 
 def _comparison(runs: pd.DataFrame, task: str, size: str, variant: str, level: float, resamples: int) -> dict:
+    nothing = {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
+               "delta_interval": ""}
     if variant == "mlp":
-        return {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
-                "verdict": "baseline"}
+        return {**nothing, "verdict": "baseline"}
     baseline = _final_returns(runs, task, size, "mlp")
     if baseline.empty:
-        return {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
-                "verdict": "no baseline"}
+        return {**nothing, "verdict": "no baseline"}
     delta = difference_interval(_final_returns(runs, task, size, variant), baseline, level, resamples)
     return {"delta_vs_mlp": delta.estimate, "delta_ci_low": delta.low, "delta_ci_high": delta.high,
-            "verdict": verdict(delta)}
+            "delta_interval": delta.label(level), "verdict": verdict(delta)}
+
+
+def _cost(group: pd.DataFrame, eval_return: float) -> dict:
+    """What the configuration cost: training hours per run, CPU- and GPU-hours over its runs, and
+    the evaluated return bought per training hour."""
+    hours = group["wall_s"] / 3600
+    on_gpu = group["device"].str.startswith("cuda")
+    train_hours = hours.mean()
+    return {"train_hours": train_hours, "cpu_hours": group["cpu_s"].sum(min_count=1) / 3600,
+            "gpu_hours": hours[on_gpu].sum(), "return_per_hour": eval_return / train_hours if train_hours > 0 else float("nan")}
 
 
 def build_leaderboard(runs: pd.DataFrame, level: float = 0.95, resamples: int = 10000) -> pd.DataFrame:
@@ -45,7 +55,9 @@ def build_leaderboard(runs: pd.DataFrame, level: float = 0.95, resamples: int = 
             "substeps": group["substeps"].iloc[0],
             "n_runs": len(group), "n_seeds": len(finals), "single_seed": len(finals) < 2,
             "eval_return": score.estimate, "eval_ci_low": score.low, "eval_ci_high": score.high,
+            "eval_interval": score.label(level) if len(finals) else "",
             **_comparison(runs, task, size, variant, level, resamples),
+            **_cost(group, score.estimate),
             "best_eval_return": group["best_eval_return"].mean(),
             "peak_return": group["peak_return"].mean(),
             "final10_return": group["final10_return"].mean(),

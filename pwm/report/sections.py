@@ -11,6 +11,7 @@ import pandas as pd
 
 from pwm.pipeline.sweep import size_value
 from pwm.pipeline.tasks import is_multitask
+from pwm.report.stats import BOOTSTRAP_SEEDS
 from pwm.report.tables import findings
 from pwm.results.failures import FailureGroup
 from pwm.results.health import ETA_EPOCHS, OUTCOMES, SIGNIFICANCE, WINDOW
@@ -180,17 +181,23 @@ def leaderboard(board: pd.DataFrame, level: float, resamples: int) -> Section:
         "size": board["size"], "variant": board.variant,
         "seeds": board.n_seeds.astype(str) + "/" + board.n_runs.astype(str),
         "eval R": [interval(*v) for v in zip(board.eval_return, board.eval_ci_low, board.eval_ci_high)],
+        "interval": board.eval_interval.replace("", NONE),
         "Δ vs mlp": [interval(*v, sign="+") for v in zip(board.delta_vs_mlp, board.delta_ci_low, board.delta_ci_high)],
-        "verdict": board.verdict, "best-ckpt eval R": board.best_eval_return.map(number),
+        "verdict": board.verdict,
+        "train h/run": board.train_hours.map(lambda h: number(h, 2)), "CPU-h": board.cpu_hours.map(lambda h: number(h, 2)),
+        "R per train h": board.return_per_hour.map(number), "best-ckpt eval R": board.best_eval_return.map(number),
         "peak train R": board.peak_return.map(number), "last-10 train R": board.final10_return.map(number),
         "diverged": board.n_diverged.astype(str), "collapsed": board.n_collapsed.astype(str),
     })
     notes = [f"Configurations ranked within each task by the evaluated return of the final checkpoint: mean "
              f"over seeds with a {level:.0%} percentile-bootstrap interval (scipy.stats.bootstrap, {resamples} "
-             "resamples). Δ vs mlp: difference to the baseline of the same task and size, with its own "
-             "interval; better / worse only when that interval excludes 0. Fewer than two evaluated seeds "
-             "on either side give no interval and no verdict. seeds = evaluated / planned. Best-checkpoint, "
-             "peak and last-10 training returns are diagnostics, not the ranking."]
+             f"resamples) when there are {BOOTSTRAP_SEEDS} seeds or more, else the range of the seeds (the interval "
+             "column says which). Δ vs mlp: difference to the baseline of the same task and size, with its own "
+             "interval (for fewer seeds, the range of every seed-to-seed difference); better / worse only when "
+             "it excludes 0. Fewer than two evaluated seeds on either side give no interval and no verdict. "
+             "seeds = evaluated / planned. Cost: training wall-clock hours per run, CPU-hours of all runs, "
+             "evaluated return per training hour. Best-checkpoint, peak and last-10 training returns are "
+             "diagnostics, not the ranking."]
     return Section("leaderboard", "Leaderboard", notes, table, bullets=findings(board, level))
 
 

@@ -65,7 +65,7 @@ def findings(board: pd.DataFrame, level: float) -> list[str]:
         if row.verdict in ("better", "worse", "not distinguishable"):
             seeds = f"{row.n_seeds} vs {baselines[(row.task, row['size'])]} seeds"
             notes.append(f"{where}: {row.delta_vs_mlp:+,.1f} [{row.delta_ci_low:,.1f}, {row.delta_ci_high:,.1f}] "
-                         f"({level:.0%} interval, {seeds}) — {row.verdict}.")
+                         f"({row.delta_interval}; {seeds}) — {row.verdict}.")
         else:
             notes.append(f"{where}: no verdict ({row.verdict}).")
     single = board[board.single_seed]

@@ -82,7 +82,7 @@ def _training(m: metrics.Metrics, epochs: float, state: str, drop: float) -> dic
     r, e = m.episode_return[finite], m.epoch[finite]
     summary, c = training_summary(m.epoch, m.episode_return, drop)
     eta = health.eta_s(m.epoch, m.wall_s, epochs) if state == "running" and m.wall_s is not None else np.nan
-    return {"epoch": int(m.epoch[-1]) if len(m.epoch) else 0, "wall_s": m.wall_total,
+    return {"epoch": int(m.epoch[-1]) if len(m.epoch) else 0, "wall_s": m.wall_total, "cpu_s": m.cpu_total,
             "env_steps": m.epoch[-1] * m.steps_per_epoch if len(m.epoch) else np.nan,
             "current_return": r[-1] if len(r) else np.nan, "current_epoch": e[-1] if len(r) else np.nan,
             **summary, "smoothed_peak": c.peak, "smoothed_peak_epoch": c.peak_epoch, "eta_s": eta}
@@ -134,6 +134,7 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
            "diverged_loss": str(status.get("loss") or ""),
            **read_param_counts(folder),
            "host": str(status.get("host") or ""), "slurm_job_id": str(status.get("slurm_job_id") or ""),
+           "device": str(status.get("device") or ""), "max_rss_mb": _number(status.get("max_rss_mb")),
            "updated": str(status.get("updated") or ""), "heartbeat_age_s": age, "run_dir": str(folder)}
     row["progress"] = row["epoch"] / epochs if epochs else np.nan
     curve = None

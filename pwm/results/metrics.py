@@ -5,7 +5,7 @@ A 20,000-epoch run's file holds 20,000 rows of ~20 columns and decoding a column
 millisecond, so on a 3,000-run sweep every decoded column costs seconds. pwm-train appends one
 row per epoch, from epoch 1, with env_steps = epoch x a per-run constant and wall_s never
 decreasing. So when the footer says epoch runs from 1 to the number of rows, the epochs are
-1..n; env_steps per epoch is max(env_steps) / max(epoch); the wall time so far is max(wall_s).
+1..n; env_steps per epoch is max(env_steps) / max(epoch); the wall time so far is max(wall_s), the CPU time max(cpu_s).
 Only episode_return is always decoded, and wall_s when a running run's pace is needed for its
 ETA. Files that do not fit (a gap in epochs) are decoded in full.
 """
@@ -24,10 +24,11 @@ class Metrics:
     episode_return: np.ndarray
     steps_per_epoch: float
     wall_total: float
+    cpu_total: float  # CPU seconds of the trainer over all attempts (NaN in files from before cpu_s was logged)
     wall_s: np.ndarray | None = None
 
 
-NONE = Metrics(np.empty(0), np.empty(0), np.nan, np.nan)
+NONE = Metrics(np.empty(0), np.empty(0), np.nan, np.nan, np.nan)
 
 
 
@@ -62,7 +63,7 @@ def _read(file: pq.ParquetFile, pace: bool) -> Metrics:
     table = file.read(columns=wanted, use_threads=False)
     decoded = {c: table.column(c).to_numpy().astype(float) for c in wanted}
     epoch = decoded.get("epoch", np.arange(1, n + 1, dtype=float))
-    steps, wall = stat("env_steps"), stat("wall_s")
+    steps, wall, cpu = stat("env_steps"), stat("wall_s"), stat("cpu_s")
     return Metrics(epoch, decoded.get("episode_return", np.full(n, np.nan)),
                    steps[1] / epoch[-1] if steps and n else np.nan, wall[1] if wall else np.nan,
-                   decoded.get("wall_s"))
+                   cpu[1] if cpu else np.nan, decoded.get("wall_s"))
