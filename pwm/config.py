@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from pwm.envs import TASKS, TERMINATING_TASKS, default_action_repeat
 from pwm.presets import SIZES
+from pwm.tracking import TRACKERS
 
 DYNAMICS_KINDS = ("mlp", "flow")
 INTEGRATORS = ("euler", "heun")
@@ -104,6 +105,7 @@ class LoopConfig:
     epochs: int = 500  # epochs to train (the budget; the lr schedule does not depend on it)
     checkpoint_every: int = 50  # save weights (and resume state) every this many epochs and at the last
     log_every: int = 10  # epochs between log lines when not on a terminal
+    tracking: str = "none"  # none | tensorboard: also write each epoch's metrics as TensorBoard scalars (pwm.tracking)
     restart_if_no_state: bool = False  # resume states exist but none is readable and this run's: start over instead of failing
 
 
@@ -333,6 +335,7 @@ def _validate_loop(c) -> None:
     _at_least("log_every", c.log_every, 1)
     _at_least("seed", c.seed, 0)
     _at_least("threads", c.threads, 1)
+    _one_of("tracking", c.tracking, TRACKERS)
     _at_least("agent.batch_size", c.agent.batch_size, 1)
     _at_least("agent.model_horizon", c.agent.model_horizon, 1)
 

@@ -14,6 +14,7 @@ import torch
 from pwm import checkpoint
 from pwm.metrics import DivergenceError
 from pwm.config import ConfigError, from_yaml_text, to_yaml
+from pwm.tracking import tracker
 from pwm.run_dir import RunDir, write_json_atomic, write_text_atomic
 
 EXIT_COMPLETED = 0
@@ -120,12 +121,15 @@ class EpochLoop:
             return EXIT_INTERRUPTED
         started, cpu_started = time.monotonic(), time.process_time()
         run.write_status("running", reason=None, **status)
+        track = tracker(cfg.tracking, run.root, self.epoch)
         progress = _progress(cfg, self.epoch, self.headline, self.headline_label, self.log)
         try:
             while self.epoch < cfg.epochs:
                 row = self.train_epoch(started)
                 row["cpu_s"] = self.cpu_before + time.process_time() - cpu_started  # all threads, all attempts
                 self.rows.append(row)
+                if track:
+                    track.log(row)
                 status.update(epoch=self.epoch, **({"env_steps": row["env_steps"]} if "env_steps" in row else {}))
                 progress(row)
                 if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs:
@@ -145,6 +149,8 @@ class EpochLoop:
             return EXIT_DIVERGED
         finally:
             stop.restore()
+            if track:
+                track.close()
         _write_final(run, self.epoch, run.write_status("completed", reason=None, **status))
         return EXIT_COMPLETED
 
@@ -169,8 +175,9 @@ def _same_run(state: dict, cfg) -> bool:
 
 
 def _comparable(cfg):
-    """What makes a run this run: everything but where its folder is and how to resume it."""
-    return dataclasses.replace(cfg, run_dir="", restart_if_no_state=False)
+    """What makes a run this run: everything but where its folder is, how to resume it and where
+    else its metrics are written."""
+    return dataclasses.replace(cfg, run_dir="", restart_if_no_state=False, tracking="none")
 
 
 def _write_or_check_config(run: RunDir, cfg) -> None:

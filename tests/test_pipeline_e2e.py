@@ -42,8 +42,11 @@ def test_tiny_sweep_runs_end_to_end(tiny_run):
     board = pd.read_parquet(workdir / "results" / "metrics" / "leaderboard.parquet").set_index("variant")
     assert board.loc["mlp", "verdict"] == "baseline" and (board.n_seeds == 2).all()
     assert board.loc["flow-euler-k2", "verdict"] in {"better", "worse", "not distinguishable"}
-    for figure in ("learning_curves", "evaluation_curves", "substeps", "size_scaling"):
-        assert (workdir / "results" / "report" / "cartpole-swingup" / f"{figure}.svg").stat().st_size > 0
+    figures = workdir / "results" / "report" / "cartpole-swingup"
+    for figure in ("learning_curves", "evaluation_curves"):
+        assert (figures / f"{figure}.svg").stat().st_size > 0
+    for one_point in ("substeps", "size_scaling"):  # one K and one size: nothing to draw a line through
+        assert not (figures / f"{one_point}.svg").exists()
 
 
 def test_multitask_sweep_runs_in_the_same_dag(tiny_run):
@@ -70,16 +73,17 @@ def test_multitask_sweep_runs_in_the_same_dag(tiny_run):
     assert (workdir / "results" / "report" / "multitask.svg").stat().st_size > 0 and "per-task returns" in html
 
 
-def test_report_contains_the_leaderboard(tiny_run):
+def test_report_leads_with_the_status_page_and_its_leaderboard(tiny_run):
     workdir, _, report = tiny_run
     assert report.returncode == 0, report.stdout[-3000:]
     html = (workdir / "report.html").read_text()
-    embedded = re.search(r"leaderboard\.html;base64,([A-Za-z0-9+/=]+)", html)
-    leaderboard = base64.b64decode(embedded.group(1)).decode()
-    assert "<h2>Findings</h2>" in leaderboard
-    assert "flow-euler-k2 vs mlp at 1M on cartpole-swingup" in leaderboard
-    for label in ("learning curves", "evaluation curves", "return vs substeps", "return vs size", "run status"):
+    embedded = re.search(r"status\.html;base64,([A-Za-z0-9+/=]+)", html)
+    status = base64.b64decode(embedded.group(1)).decode()
+    assert '<h2 id="leaderboard">Leaderboard</h2>' in status and "range of 2 seeds" in status
+    assert "flow-euler-k2 vs mlp at 1M on cartpole-swingup" in status
+    for label in ("learning curves", "evaluation curves", "status and leaderboard"):
         assert label in html
+    assert "return vs substeps" not in html and "return vs size" not in html
 
 
 def one_run_config(tmp_path):

@@ -8,7 +8,7 @@ from scipy import stats
 from pwm.report.stats import verdict
 from pwm.envs import TASKS
 from pwm.envs.dmc import DMC_TASKS
-from pwm.report.scores import iqm_difference, iqm_interval, iqm_table, normalised_scores
+from pwm.report.scores import improvement_probability, iqm_difference, iqm_interval, iqm_table, normalised_scores
 from pwm.pipeline.tasks import is_multitask, max_return, suite
 
 RESAMPLES = 2000
@@ -73,3 +73,19 @@ def test_every_registered_task_is_classified_by_its_name(task):
 @pytest.mark.parametrize("task", ["mt30", "MT80"])
 def test_multitask_sets_have_no_single_normaliser(task):
     assert is_multitask(task) and max_return(task) is None
+
+
+def test_probability_of_improvement_counts_seed_pairs_per_task_and_averages_tasks():
+    a = [np.array([3.0, 5.0]), np.array([10.0, 10.0])]
+    b = [np.array([4.0, 4.0]), np.array([10.0, 20.0])]
+    # task 1: (3>4 no, 3>4 no, 5>4, 5>4) = 0.5; task 2: (tie .5, lose, tie .5, lose) = 0.25
+    poi = improvement_probability(a, b, resamples=500)
+    assert poi.estimate == pytest.approx(0.375) and 0.0 <= poi.low <= poi.estimate <= poi.high <= 1.0
+
+
+def test_iqm_table_gives_the_probability_of_improvement_on_gymnasium_tasks_too():
+    runs = pd.DataFrame({"task": ["Hopper-v5"] * 4, "size": "1M", "variant": ["mlp", "mlp", "flow-heun-k2", "flow-heun-k2"],
+                         "seed": [1, 2, 1, 2], "final_eval_return": [100.0, 200.0, 300.0, 400.0]})
+    table, skipped = iqm_table(runs, 0.95, 500)
+    flow = table.set_index("variant").loc["flow-heun-k2"]
+    assert skipped == ["Hopper-v5"] and flow.poi == 1.0 and flow.poi_tasks == 1 and np.isnan(flow.iqm)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pwm.report.stats import Interval, difference_interval, mean_interval, t_band, verdict
+from pwm.report.stats import Interval, difference_interval, mean_interval, verdict
 
 
 def test_mean_interval_brackets_the_mean_within_the_data_range():
@@ -51,18 +51,6 @@ def test_a_single_seed_on_either_side_gives_no_verdict():
 def test_interval_excludes_zero_only_when_both_bounds_share_a_sign():
     assert Interval(1.0, 0.5, 2.0).excludes_zero
     assert not Interval(1.0, -0.5, 2.0).excludes_zero
-
-
-def test_t_band_matches_the_t_interval_and_skips_missing_seeds():
-    matrix = np.array([[1.0, 5.0, np.nan],
-                       [3.0, np.nan, np.nan],
-                       [2.0, np.nan, np.nan]])
-    mean, low, high = t_band(matrix, 0.95)
-    expected = stats.t.interval(0.95, 2, loc=2.0, scale=stats.sem([1.0, 3.0, 2.0]))
-    assert mean[0] == pytest.approx(2.0)
-    assert (low[0], high[0]) == pytest.approx(expected)
-    assert mean[1] == 5.0 and np.isnan(low[1]) and np.isnan(high[1])
-    assert np.isnan(mean[2])
 
 
 def test_under_five_seeds_the_interval_is_the_seeds_range_and_says_so():

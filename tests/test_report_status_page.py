@@ -219,12 +219,12 @@ def test_experiments_table_has_a_row_per_planned_run(built):
 
 def test_running_table_shows_progress_pace_and_where_and_calls_silence_stale(built):
     assert columns(built, "running") == ["run", "state", "progress", "wall time", "current R", "peak R", "ETA",
-                                         "host", "SLURM job", "last update", "note"]
+                                         "node", "memory", "device", "SLURM job", "last update", "note"]
     assert rows(built, "running") == [
         # 70 of 120 epochs at 1.5 s each: 105 s so far, 50 x 1.5 = 75 s to go
         [f"{CARTPOLE}/5M/flow-euler-k8/seed1", "running", "58.3% (70/120)", "2m", "68.0 @ 69", "68.0 @ 69", "1m",
-         "node7", "4242", "0m ago", ""],
-        [f"{MT}/5M/mlp/seed2", "stale", "25.0% (30/120)", "1m", "29.0 @ 30", "29.0 @ 30", "–", "node1", "123",
+         "node7", "2.0 GB", "cpu", "4242", "0m ago", ""],
+        [f"{MT}/5M/mlp/seed2", "stale", "25.0% (30/120)", "1m", "29.0 @ 30", "29.0 @ 30", "–", "node1", "2.0 GB", "cpu", "123",
          "3h00m ago", "no update for 3.0 h"],
     ]
 
@@ -293,7 +293,7 @@ def test_leaderboard_ranks_configurations_and_judges_each_against_its_baseline(b
 
 
 def test_leaderboard_findings_state_each_verdict_and_the_warnings(built):
-    """The wording is pwm.report.tables.findings'; what must be there is each verdict and warning."""
+    """The wording is pwm.report.sections.findings'; what must be there is each verdict and warning."""
     bullets = next(s for s in built.sections if s.key == "leaderboard").bullets
     expected = [
         (f"flow-heun-k4 vs mlp at 5M on {CARTPOLE}: +306.7 [", "— better."),
@@ -313,7 +313,7 @@ def test_leaderboard_findings_state_each_verdict_and_the_warnings(built):
 def test_iqm_across_tasks_normalises_dm_control_and_leaves_out_the_rest(built):
     section = next(s for s in built.sections if s.key == "iqm")
     table = rows(built, "iqm")
-    assert [row[:4] + row[6:] for row in table] == [
+    assert [row[:4] + row[6:7] for row in table] == [
         ["5M", "mlp", "1", "3", "baseline"],
         ["5M", "flow-euler-k8", "1", "1", "too few seeds"],
         ["5M", "flow-heun-k2", "1", "3", "not distinguishable"],
@@ -324,6 +324,9 @@ def test_iqm_across_tasks_normalises_dm_control_and_leaves_out_the_rest(built):
     assert bounds(table[2][4])[0] == 0.505 and bounds(table[2][5])[1] < 0 < bounds(table[2][5])[2]
     assert bounds(table[3][4])[0] == 0.807 and bounds(table[3][5])[1] > 0
     assert any(note.endswith(f"scored per member task): {MT}.") for note in section.notes)
+    # probability of improvement over mlp: k2 wins 5 of 9 seed pairs, k4 all, k8's one seed none
+    assert [row[7].split(" ")[0] for row in table] == ["–", "0.00", "0.56", "1.00"]
+    assert table[3][7].endswith("over 1 task(s)")
 
 
 def test_figures_cover_learning_curves_substeps_and_runs(built):

@@ -20,7 +20,9 @@ def test_seed_sweep_plans_every_run_and_every_checkpoint_evaluation(tmp_path):
     assert counts["train"] == runs == 40
     assert counts["evaluate"] == runs  # one job per run for its 20 checkpoints (20000 epochs, every 1000)
     assert sum(line.count("/checkpoints/epoch_") for line in result.stdout.splitlines() if "pwm-eval " in line) == runs * 20
-    assert counts["aggregate"] == 1 and counts["render_tables"] == 1
+    assert counts["aggregate"] == 1 and counts["status_report"] == 1
+    assert "plot_size_scaling" in counts and "plot_substeps" in counts  # 2 sizes, K in {2, 4, 8}
+    assert "aggregate_multitask" not in counts  # no task sets configured
     commands = [line for line in result.stdout.splitlines() if "pwm-train " in line]
     assert len(commands) == 40
     assert not any("agent." in c for c in commands)  # the default's 1M laptop recipe stays with 1M
@@ -31,6 +33,8 @@ def test_default_config_plans_a_small_sweep(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     counts = job_counts(result.stdout)
     assert counts["preflight"] == 2 and counts["train"] == 4 and counts["evaluate"] == 4
+    # one size and one K: the size and substeps figures would be single points, and are not planned
+    assert "plot_size_scaling" not in counts and "plot_substeps" not in counts
 
 
 def test_slurm_profile_requests_resources_by_size_with_the_signal_for_train(tmp_path):

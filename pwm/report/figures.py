@@ -47,9 +47,9 @@ def to_png(fig, name: str, title: str, tight: bool = True) -> Figure:
     return Figure(name, title, buffer.getvalue())
 
 
-def learning_curves(training: pd.DataFrame, level: float) -> list[Figure]:
-    """Per task: training return over environment steps, mean over seeds with a t-interval band."""
-    return [to_png(plots.learning_curves(training, task, 1, level), f"learning_curves_{task}",
+def learning_curves(training: pd.DataFrame) -> list[Figure]:
+    """Per task: training return over environment steps, every seed and their mean."""
+    return [to_png(plots.learning_curves(training, task, 1), f"learning_curves_{task}",
                    f"{task}: learning curves") for task in sorted(training.task.unique())]
 
 
@@ -68,7 +68,7 @@ def _relabel(fig, title: str, ylabel: str):
     return fig
 
 
-def learning_curves_across_tasks(training: pd.DataFrame, level: float) -> list[Figure]:
+def learning_curves_across_tasks(training: pd.DataFrame) -> list[Figure]:
     """Normalised training return (return / max return) over dm_control tasks and seeds."""
     scale = training.task.map({task: max_return(task) for task in training.task.unique()})
     rows = training[scale.notna()]
@@ -76,8 +76,8 @@ def learning_curves_across_tasks(training: pd.DataFrame, level: float) -> list[F
         return []
     pooled = rows.assign(episode_return=rows.episode_return / scale[rows.index].astype(float), task=ACROSS,
                          seed=rows.task + "/" + rows.seed.astype(str))
-    fig = plots.learning_curves(pooled, ACROSS, 1, level)
-    title = f"{ACROSS} ({rows.task.nunique()}): normalised training return, mean over tasks and seeds, {level:.0%} band"
+    fig = plots.learning_curves(pooled, ACROSS, 1)
+    title = f"{ACROSS} ({rows.task.nunique()}): normalised training return, every task and seed and their mean"
     return [to_png(_relabel(fig, title, "training return / max return"), "learning_curves_across_tasks",
                    "learning curves across tasks")]
 
@@ -96,13 +96,13 @@ def substeps_across_tasks(iqm: pd.DataFrame) -> list[Figure]:
 
 
 def build(training: pd.DataFrame, board: pd.DataFrame, iqm: pd.DataFrame, runs: pd.DataFrame,
-          curves: Mapping[Run, Curve], level: float) -> list[Figure]:
+          curves: Mapping[Run, Curve]) -> list[Figure]:
     """Learning curves, return vs substeps (per task, or across tasks for a large sweep) and the
     per-run panel."""
     if runs.task.nunique() <= TASK_FIGURES:
-        shown = [*learning_curves(training, level), *substeps(board)]
+        shown = [*learning_curves(training), *substeps(board)]
     else:
-        shown = [*learning_curves_across_tasks(training, level), *substeps_across_tasks(iqm)]
+        shown = [*learning_curves_across_tasks(training), *substeps_across_tasks(iqm)]
     return [*shown, *run_panels(runs, curves)]
 
 

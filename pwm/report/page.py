@@ -38,16 +38,18 @@ def _summary(runs, groups, unreadable) -> list[str]:
     return lines
 
 
-def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float | None = None) -> Report:
+def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float | None = None,
+          discover: bool = True) -> Report:
+    """The page for the planned runs (and with `discover` the runs found on disk)."""
     now = time.time() if now is None else now
     level, resamples = settings["confidence_level"], settings["bootstrap_resamples"]
-    snapshot = collect(layout, plan, settings, now)
+    snapshot = collect(layout, plan, settings, now, discover)
     runs = snapshot.runs
     board = build_leaderboard(runs, level, resamples)
     iqm, skipped = iqm_table(runs, level, resamples)
     groups = group(snapshot.failures)
-    plots = figures.build(long_table(snapshot.curves), board, iqm, runs, snapshot.curves, level)
-    figure_notes = [f"Learning curves: binned training return, mean over seeds with a {level:.0%} t-interval band. "
+    plots = figures.build(long_table(snapshot.curves), board, iqm, runs, snapshot.curves)
+    figure_notes = ["Learning curves: binned training return, every seed as a thin line and their mean on top. "
                     "Substeps: final evaluated return per K with its bootstrap interval, the mlp baseline as a band. "
                     "Per-run panel: each run's training return with its peak and last-10 mean marked. "
                     f"Sweeps of more than {figures.TASK_FIGURES} tasks are drawn across their dm_control tasks "

@@ -1,8 +1,7 @@
 """Report figures, one per task, with a panel per model size.
 
-Curves are means over seeds with a t-interval band (a bootstrap per point would dominate run
-time on long runs); points in the substeps and size figures are leaderboard entries with their
-bootstrap intervals. Colours are fixed per variant across every figure: the MLP baseline is
+Curves show every seed as a thin line with the mean over seeds on top; points in the substeps and
+size figures are leaderboard entries with their intervals. Colours are fixed per variant across every figure: the MLP baseline is
 black, flow variants are coloured by K, solid for Heun and dashed for Euler.
 """
 import matplotlib
@@ -12,7 +11,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pwm.report.stats import t_band  # noqa: E402
 from pwm.pipeline.sweep import Variant, size_value  # noqa: E402
 
 MAX_POINTS = 400  # per curve; long runs are thinned after smoothing
@@ -49,72 +47,57 @@ def _panels(sizes, title: str):
     return fig, axes[0]
 
 
-def _fit_to_curves(ax) -> None:
-    """Scale the axes to the mean curves only: bands of 2-3 seeds can be far wider than the data
-    (a t-interval with 1-2 degrees of freedom) and are clipped rather than allowed to flatten the
-    curves."""
-    values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in ax.lines])
-    values = values[np.isfinite(values)]
-    if len(values):
-        low, high = values.min(), values.max()
-        margin = 0.1 * (high - low) or 0.1 * abs(high) or 1.0
-        ax.set_ylim(low - margin, high + margin)
-
-
 def _empty(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
 
 
-def _band(ax, x, wide: pd.DataFrame, name: str, level: float) -> None:
+def _seed_lines(ax, x, wide: pd.DataFrame, name: str) -> None:
+    """Every seed (a column of `wide`) as a thin line, their mean on top: with a handful of
+    seeds the spread is shown, not summarised by an interval that so few seeds cannot support."""
     step = max(1, len(wide) // MAX_POINTS)
-    mean, low, high = t_band(wide.to_numpy()[::step].T, level)
+    x, wide = np.asarray(x)[::step], wide.iloc[::step]
     style = variant_style(name)
-    ax.plot(np.asarray(x)[::step], mean, color=style["color"], linestyle=style["linestyle"],
-            label=f"{name} (n={wide.shape[1]})")
-    ax.fill_between(np.asarray(x)[::step], low, high, color=style["color"], alpha=0.2, linewidth=0)
+    line = {"color": style["color"], "linestyle": style["linestyle"]}
+    ax.plot(x, wide.to_numpy(), linewidth=0.8, alpha=0.35, **line)
+    ax.plot(x, wide.mean(axis=1).to_numpy(), linewidth=2.2, marker=style["marker"] if len(x) <= 25 else None,
+            label=f"{name} (mean of {wide.shape[1]} seeds)", **line)
 
 
-def learning_curves(training: pd.DataFrame, task: str, smoothing: int, level: float) -> plt.Figure:
-    """Training return (moving average over `smoothing` epochs) against environment steps."""
-    data = training[training.task == task]
+def _curves(data: pd.DataFrame, title: str, ylabel: str, empty: str, wide_of) -> plt.Figure:
+    """A panel per size, per variant the seeds' curves from `wide_of(rows) -> (env steps, wide)`."""
     sizes = sorted(data["size"].unique(), key=size_value)
-    fig, axes = _panels(sizes, f"{task}: training return (mean over seeds, {level:.0%} band)")
+    fig, axes = _panels(sizes, title)
     if not sizes:
-        _empty(axes[0], "no training metrics yet")
+        _empty(axes[0], empty)
     for ax, size in zip(axes, sizes):
-        if data.loc[data["size"] == size, "episode_return"].isna().all():
-            _empty(ax, f"{size}: no training episode has finished yet")
-            continue
-        for name in ordered_variants(data.loc[data["size"] == size, "variant"]):
-            runs = data[(data["size"] == size) & (data.variant == name)]
-            wide = runs.pivot(index="epoch", columns="seed", values="episode_return")
-            steps = runs.groupby("epoch")["env_steps"].mean().reindex(wide.index)
-            _band(ax, steps, wide.rolling(smoothing, min_periods=1).mean(), name, level)
-        _fit_to_curves(ax)
-        ax.set(title=size, xlabel="environment steps", ylabel="training return")
+        at_size = data[data["size"] == size]
+        for name in ordered_variants(at_size.variant):
+            _seed_lines(ax, *wide_of(at_size[at_size.variant == name]), name)
+        ax.set(title=size, xlabel="environment steps", ylabel=ylabel)
         ax.legend(fontsize="small")
     return fig
 
 
-def evaluation_curves(evaluations: pd.DataFrame, task: str, level: float) -> plt.Figure:
-    """Evaluated return of every saved checkpoint against environment steps."""
-    data = evaluations[evaluations.task == task]
-    sizes = sorted(data["size"].unique(), key=size_value)
-    fig, axes = _panels(sizes, f"{task}: evaluated return per checkpoint (mean over seeds, {level:.0%} band)")
-    if not sizes:
-        _empty(axes[0], "no evaluations yet")
-    for ax, size in zip(axes, sizes):
-        for name in ordered_variants(data.loc[data["size"] == size, "variant"]):
-            runs = data[(data["size"] == size) & (data.variant == name)]
-            per_checkpoint = runs.groupby(["checkpoint_epoch", "seed"])["return"].mean()
-            wide = per_checkpoint.unstack("seed").sort_index()
-            steps = runs.groupby("checkpoint_epoch")["env_steps"].mean().reindex(wide.index)
-            _band(ax, steps, wide, name, level)
-        _fit_to_curves(ax)
-        ax.set(title=size, xlabel="environment steps", ylabel="evaluated return")
-        ax.legend(fontsize="small")
-    return fig
+def learning_curves(training: pd.DataFrame, task: str, smoothing: int) -> plt.Figure:
+    """Training return (moving average over `smoothing` epochs, carried over epochs in which no
+    episode ended) against environment steps, every seed and their mean."""
+    def wide_of(runs):
+        wide = runs.pivot(index="epoch", columns="seed", values="episode_return")
+        steps = runs.groupby("epoch")["env_steps"].mean().reindex(wide.index)
+        return steps, wide.rolling(smoothing, min_periods=1).mean().ffill()
+    return _curves(training[training.task == task], f"{task}: training return (thin: seeds, thick: mean)",
+                   "training return", "no training metrics yet", wide_of)
+
+
+def evaluation_curves(evaluations: pd.DataFrame, task: str) -> plt.Figure:
+    """Evaluated return of every saved checkpoint against environment steps, every seed and their mean."""
+    def wide_of(runs):
+        wide = runs.groupby(["checkpoint_epoch", "seed"])["return"].mean().unstack("seed").sort_index()
+        return runs.groupby("checkpoint_epoch")["env_steps"].mean().reindex(wide.index), wide
+    return _curves(evaluations[evaluations.task == task],
+                   f"{task}: evaluated return per checkpoint (thin: seeds, thick: mean)", "evaluated return",
+                   "no evaluations yet", wide_of)
 
 
 INTEGRATOR_STYLE = {"heun": {"color": "tab:blue", "linestyle": "-", "marker": "s"},

@@ -25,7 +25,7 @@ from pwm.pipeline.tasks import max_return
 TRIM = 0.25  # cut from each end: the interquartile mean
 
 COLUMNS = ["size", "variant", "tasks", "runs", "iqm", "iqm_ci_low", "iqm_ci_high",
-           "delta_vs_mlp", "delta_ci_low", "delta_ci_high", "verdict"]
+           "delta_vs_mlp", "delta_ci_low", "delta_ci_high", "verdict", "poi_tasks", "poi", "poi_ci_low", "poi_ci_high"]
 
 
 def iqm(values, axis=-1):
@@ -62,6 +62,22 @@ def iqm_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: floa
     return _bootstrap([*a, *b], statistic, level, resamples, seed)
 
 
+def improvement_probability(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95,
+                            resamples: int = 10000, seed: int = 0) -> Interval:
+    """rliable's probability of improvement P(a > b): per task, the share of (seed of a, seed of
+    b) pairs where a's return is higher (ties count half), averaged over tasks; each task's seeds
+    resampled on both sides. Returns are compared within a task, so no normaliser is needed."""
+    n = len(a)
+
+    def statistic(*samples, axis):
+        per_task = []
+        for x, y in zip(samples[:n], samples[n:]):
+            x, y = np.moveaxis(x, axis, -1)[..., :, None], np.moveaxis(y, axis, -1)[..., None, :]
+            per_task.append(((x > y) + 0.5 * (x == y)).mean(axis=(-2, -1)))
+        return np.mean(per_task, axis=0)
+    return _bootstrap([*a, *b], statistic, level, resamples, seed)
+
+
 def normalised_scores(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Runs with a final evaluation and a normaliser, with their `score`; and the tasks left out."""
     scale = runs.task.map({task: max_return(task) for task in runs.task.unique()})
@@ -71,25 +87,33 @@ def normalised_scores(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def iqm_table(runs: pd.DataFrame, level: float, resamples: int) -> tuple[pd.DataFrame, list[str]]:
-    """One row per (size, variant) with scored runs (columns COLUMNS); and the tasks left out.
-    Flow variants are compared with the mlp baseline on the tasks both have scores for."""
+    """One row per (size, variant) with evaluated runs (columns COLUMNS); and the tasks left out
+    of the IQM. Flow variants are compared with the mlp baseline on the tasks both have: by the
+    IQM of normalised scores, and by the probability of improvement (every task)."""
     scored, skipped = normalised_scores(runs)
     scores = {key: group.score.to_numpy(float) for key, group in scored.groupby(["size", "variant", "task"])}
+    evaluated = runs[runs.final_eval_return.notna()]
+    finals = {key: group.final_eval_return.to_numpy(float) for key, group in evaluated.groupby(["size", "variant", "task"])}
+    nothing = Interval(np.nan, np.nan, np.nan)
     rows = []
-    for size in sorted(scored["size"].unique(), key=size_value):
-        at_size = scored[scored["size"] == size]
-        for variant in ordered_variants(at_size.variant):
-            tasks = sorted(at_size.loc[at_size.variant == variant, "task"].unique())
+    for size in sorted(evaluated["size"].unique(), key=size_value):
+        for variant in ordered_variants(evaluated.loc[evaluated["size"] == size, "variant"]):
+            tasks = sorted(t for s, v, t in scores if (s, v) == (size, variant))
             mine = [scores[(size, variant, task)] for task in tasks]
-            score = iqm_interval(mine, level, resamples)
-            delta, judged = Interval(np.nan, np.nan, np.nan), "baseline" if variant == "mlp" else "no baseline"
-            shared = [task for task in tasks if (size, "mlp", task) in scores]
-            if variant != "mlp" and shared:
-                delta = iqm_difference([scores[(size, variant, t)] for t in shared],
-                                       [scores[(size, "mlp", t)] for t in shared], level, resamples)
-                judged = verdict(delta)
+            score = iqm_interval(mine, level, resamples) if mine else nothing
+            delta, poi, judged = nothing, nothing, "baseline" if variant == "mlp" else "no baseline"
+            compared = [t for s, v, t in finals if (s, v) == (size, variant) and (size, "mlp", t) in finals]
+            if variant != "mlp" and compared:
+                poi = improvement_probability([finals[(size, variant, t)] for t in compared],
+                                              [finals[(size, "mlp", t)] for t in compared], level, resamples)
+                shared = [t for t in tasks if (size, "mlp", t) in scores]
+                if shared:
+                    delta = iqm_difference([scores[(size, variant, t)] for t in shared],
+                                           [scores[(size, "mlp", t)] for t in shared], level, resamples)
+                    judged = verdict(delta)
             rows.append({"size": size, "variant": variant, "tasks": len(tasks), "runs": sum(map(len, mine)),
                          "iqm": score.estimate, "iqm_ci_low": score.low, "iqm_ci_high": score.high,
                          "delta_vs_mlp": delta.estimate, "delta_ci_low": delta.low, "delta_ci_high": delta.high,
-                         "verdict": judged})
+                         "verdict": judged, "poi_tasks": len(compared), "poi": poi.estimate,
+                         "poi_ci_low": poi.low, "poi_ci_high": poi.high})
     return pd.DataFrame(rows, columns=COLUMNS), skipped

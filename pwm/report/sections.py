@@ -12,7 +12,6 @@ import pandas as pd
 from pwm.pipeline.sweep import size_value
 from pwm.pipeline.tasks import is_multitask
 from pwm.report.stats import BOOTSTRAP_SEEDS
-from pwm.report.tables import findings
 from pwm.results.failures import FailureGroup
 from pwm.results.health import ETA_EPOCHS, OUTCOMES, SIGNIFICANCE, WINDOW
 
@@ -121,8 +120,9 @@ def running(runs: pd.DataFrame) -> Section:
         "wall time": rows.wall_s.map(duration),
         "current R": [at_epoch(r, e) for r, e in zip(rows.current_return, rows.current_epoch)],
         "peak R": [at_epoch(r, e) for r, e in zip(rows.peak_return, rows.peak_epoch)],
-        "ETA": rows.eta_s.map(duration), "host": rows.host.replace("", NONE),
-        "SLURM job": rows.slurm_job_id.replace("", NONE),
+        "ETA": rows.eta_s.map(duration), "node": rows.host.replace("", NONE),
+        "memory": rows.max_rss_mb.map(lambda mb: NONE if pd.isna(mb) else f"{mb / 1024:.1f} GB"),
+        "device": rows.device.replace("", NONE), "SLURM job": rows.slurm_job_id.replace("", NONE),
         "last update": rows.heartbeat_age_s.map(lambda s: f"{duration(s)} ago"), "note": rows.note,
     })
     notes = [f"ETA from the pace of the last {ETA_EPOCHS} epochs. Stale: status.json says running, but there was no "
@@ -174,6 +174,30 @@ def collapsed(runs: pd.DataFrame, drop: float) -> Section:
     return Section("collapsed", "Collapsed", notes, table.reset_index(drop=True))
 
 
+def findings(board: pd.DataFrame, level: float) -> list[str]:
+    """Plain-language statements from the leaderboard: comparisons with their verdict, and warnings."""
+    notes = []
+    baselines = board[board.kind == "mlp"].set_index(["task", "size"]).n_seeds
+    for _, row in board[board.kind == "flow"].iterrows():
+        where = f"{row.variant} vs mlp at {row['size']} on {row.task}"
+        if row.verdict in ("better", "worse", "not distinguishable"):
+            seeds = f"{row.n_seeds} vs {baselines[(row.task, row['size'])]} seeds"
+            notes.append(f"{where}: {row.delta_vs_mlp:+,.1f} [{row.delta_ci_low:,.1f}, {row.delta_ci_high:,.1f}] "
+                         f"({row.delta_interval}; {seeds}) — {row.verdict}.")
+        else:
+            notes.append(f"{where}: no verdict ({row.verdict}).")
+    single = board[board.single_seed]
+    if len(single):
+        notes.append(f"{len(single)} configuration(s) have fewer than two evaluated seeds: "
+                     f"{', '.join(single.variant + ' ' + single['size'])}; their numbers are anecdotes.")
+    for column, what in (("n_collapsed", "collapsed (final-10 return far below peak)"), ("n_diverged", "diverged")):
+        hit = board[board[column] > 0]
+        if len(hit):
+            notes.append(f"{int(hit[column].sum())} run(s) {what}: "
+                         f"{', '.join(hit.variant + ' ' + hit['size'] + ' on ' + hit.task)}.")
+    return notes
+
+
 def leaderboard(board: pd.DataFrame, level: float, resamples: int) -> Section:
     """The output of pwm.report.leaderboard.build_leaderboard, as text, with its findings."""
     table = pd.DataFrame({
@@ -209,11 +233,44 @@ def across_tasks(table: pd.DataFrame, skipped: list[str], level: float) -> Secti
         "Δ IQM vs mlp": [interval(*v, digits=3, sign="+")
                          for v in zip(table.delta_vs_mlp, table.delta_ci_low, table.delta_ci_high)],
         "verdict": table.verdict,
+        "P(better than mlp)": [NONE if pd.isna(p) else f"{interval(p, lo, hi, digits=2)} over {n} task(s)"
+                               for p, lo, hi, n in zip(table.poi, table.poi_ci_low, table.poi_ci_high, table.poi_tasks)],
     })
     notes = [f"Interquartile mean of normalised final evaluated returns (return / 1000 on dm_control) over all "
              f"runs and tasks, {level:.0%} stratified bootstrap interval (seeds resampled within each task), as "
-             "rliable computes it. Δ IQM vs mlp uses the tasks both have scores for."]
+             "rliable computes it. Δ IQM vs mlp uses the tasks both have scores for. P(better than mlp) is "
+             "rliable's probability of improvement: per task, the share of (flow seed, mlp seed) pairs where "
+             "flow's final evaluated return is higher (ties half), averaged over every task both have, "
+             "gymnasium ones included (no normaliser needed); 0.5 means no difference."]
     if skipped:
         notes.append(f"Left out, no normaliser (gymnasium MuJoCo returns are unbounded; a multi-task set is "
                      f"scored per member task): {', '.join(skipped)}.")
     return Section("iqm", "Across tasks (IQM)", notes, shown)
+
+
+def multitask(summary: pd.DataFrame, rows: pd.DataFrame, level: float) -> list[Section]:
+    """Per task set, the normalised score against the single-task runs of the same tasks; then
+    every policy's per-task return next to the single-task return of that task."""
+    if summary.empty:
+        return [Section("multitask", "Multi-task", ["No multi-task sweep is configured (config key multitask.task_sets)."])]
+    scores = pd.DataFrame({
+        "task set": summary.task_set, "size": summary["size"], "variant": summary.variant,
+        "tasks": summary.tasks.astype(str), "seeds": summary.n_seeds.astype(str),
+        "score": [interval(*v, digits=3) for v in zip(summary.score, summary.score_ci_low, summary.score_ci_high)],
+        "single-task score": summary.single_task_score.map(lambda v: number(v, 3)),
+        "Δ": [interval(*v, digits=3, sign="+") for v in
+              zip(summary.delta_vs_single_task, summary.delta_ci_low, summary.delta_ci_high)],
+        "verdict": summary.verdict,
+    })
+    per_task = pd.DataFrame({
+        "task set": rows.task_set, "size": rows["size"], "variant": rows.variant, "seed": rows.seed.astype(str),
+        "task": rows.task, "outcome": rows.outcome, "final eval R": rows.final_eval_return.map(number),
+        "normalised": rows.normalised_score.map(lambda v: number(v, 3)),
+        "single-task eval R": rows.single_task_return.map(number), "reason": rows.reason,
+    })
+    notes = [f"Score: final-checkpoint evaluated return / 1,000 (dm_control), averaged over the set's tasks per "
+             f"seed, mean over seeds with its interval ({level:.0%} bootstrap with {BOOTSTRAP_SEEDS} seeds or more, "
+             "else the seeds' range); the single-task score is the same average over single-task runs of the "
+             "same size and variant, Δ their difference (0.1 = 100 return points per task)."]
+    return [Section("multitask", "Multi-task", notes, scores.reset_index(drop=True)),
+            Section("multitask_tasks", "Multi-task: per task", [], per_task.reset_index(drop=True))]

@@ -85,19 +85,3 @@ def verdict(delta: Interval) -> str:
     if not delta.excludes_zero:
         return "not distinguishable"
     return "better" if delta.low > 0 else "worse"
-
-
-def t_band(matrix: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column-wise mean and t-interval over rows (seeds), ignoring NaNs; NaN band below 2 values.
-
-    Used for curves with hundreds of points, where a bootstrap per point would dominate the
-    report's run time.
-    """
-    matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-    n = np.sum(np.isfinite(matrix), axis=0)
-    mean, half = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
-    some, several = n > 0, n > 1
-    mean[some] = np.nanmean(matrix[:, some], axis=0)
-    sd = np.nanstd(matrix[:, several], axis=0, ddof=1)
-    half[several] = stats.t.ppf(0.5 + level / 2, n[several] - 1) * sd / np.sqrt(n[several])
-    return mean, mean - half, mean + half

@@ -172,15 +172,19 @@ def aggregate_records(wildcards):
 
 
 def final_targets():
-    """What a plain `snakemake` builds: the metrics tables, the report tables and every figure."""
-    figures = [rules.plot_learning_curves, rules.plot_evaluation_curves, rules.plot_substeps, rules.plot_size_scaling]
+    """What a plain `snakemake` builds: the metrics tables, the status page and the figures that
+    have something to compare: return vs substeps only with two values of K or more, return vs
+    size only with two sizes or more, multi-task items only when task sets are configured."""
+    figures = [rules.plot_evaluation_curves, rules.plot_learning_curves]
+    if len({v.substeps for v in SWEEP.variants if v.kind == "flow"}) >= 2:
+        figures.append(rules.plot_substeps)
+    if len(SWEEP.sizes) >= 2:
+        figures.append(rules.plot_size_scaling)
+    multitask = [*rules.aggregate_multitask.output, *rules.render_multitask_table.output, *rules.plot_multitask.output]
     return [
         *rules.aggregate.output,
-        *rules.aggregate_multitask.output,
-        *rules.render_tables.output,
-        *rules.render_multitask_table.output,
-        *rules.plot_multitask.output,
         *rules.status_report.output,
+        *(multitask if MULTITASK.task_sets else []),
         *expand([rule.output[0] for rule in figures], task=SWEEP.tasks),
     ]
 

@@ -81,40 +81,6 @@ rule plot_size_scaling:
         "../scripts/plot_size_scaling.py"
 
 
-rule render_tables:
-    input:
-        leaderboard=rules.aggregate.output.leaderboard,
-        status=rules.aggregate.output.status,
-        runs=rules.aggregate.output.runs,
-    output:
-        leaderboard=report(
-            "results/report/leaderboard.html",
-            caption="../report/leaderboard.rst",
-            category="Tables",
-            labels={"table": "leaderboard"},
-        ),
-        status=report(
-            "results/report/status.html",
-            caption="../report/status.rst",
-            category="Tables",
-            labels={"table": "run status"},
-        ),
-        runs=report(
-            "results/report/runs.html",
-            caption="../report/runs.rst",
-            category="Tables",
-            labels={"table": "runs"},
-        ),
-    log:
-        "results/logs/report/tables.log",
-    params:
-        analysis=lookup(dpath="analysis", within=config),
-    conda:
-        "../envs/pwm.yaml"
-    script:
-        "../scripts/render_tables.py"
-
-
 rule plot_multitask:
     input:
         multitask=rules.aggregate_multitask.output.multitask,
@@ -155,8 +121,9 @@ rule render_multitask_table:
         "../scripts/render_multitask_table.py"
 
 
-# The status report (pwm-status): overall and per-run state, running runs with ETA, failures
-# grouped by cause, collapse and divergence flags, the leaderboard with intervals and verdicts.
+# The report's landing table, the same page as pwm-status: the leaderboard with findings,
+# intervals, verdicts and cost, runs by outcome, running runs with ETA, node and memory, failures
+# grouped by cause, collapse and divergence flags, every run. Its runs are those of runs.parquet.
 rule status_report:
     input:
         runs=rules.aggregate.output.runs,
@@ -164,12 +131,14 @@ rule status_report:
         html=report(
             "results/report/status/status.html",
             caption="../report/status_report.rst",
-            category="Status",
-            labels={"page": "status report"},
+            category="Overview",
+            labels={"page": "status and leaderboard"},
         ),
         md="results/report/status/status.md",
     log:
         "results/logs/report/status_report.log",
+    params:
+        analysis=lookup(dpath="analysis", within=config),
     conda:
         "../envs/pwm.yaml"
     script:

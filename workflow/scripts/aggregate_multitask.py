@@ -3,12 +3,12 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from datetime import datetime, timezone
+import time
 
 import pandas as pd
 
 from pwm.report.multitask import aggregate_multitask
 
 tables = aggregate_multitask(snakemake.params.records, pd.read_parquet(snakemake.input.runs),
-                             dict(snakemake.output.items()), snakemake.params.analysis, datetime.now(timezone.utc))
+                             dict(snakemake.output.items()), snakemake.params.analysis, time.time())
 print(tables["summary"].to_string(index=False), file=sys.stderr)

@@ -8,6 +8,5 @@ import pandas as pd
 from pwm.report import plots
 
 evaluations = pd.read_parquet(snakemake.input.evaluations)
-figure = plots.evaluation_curves(evaluations, snakemake.wildcards.task,
-                                 snakemake.params.analysis["confidence_level"])
+figure = plots.evaluation_curves(evaluations, snakemake.wildcards.task)
 plots.save(figure, snakemake.output[0])

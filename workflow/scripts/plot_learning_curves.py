@@ -9,6 +9,5 @@ from pwm.report import plots
 
 settings = snakemake.params.analysis
 training = pd.read_parquet(snakemake.input.training)
-figure = plots.learning_curves(training, snakemake.wildcards.task, settings["curve_smoothing"],
-                               settings["confidence_level"])
+figure = plots.learning_curves(training, snakemake.wildcards.task, settings["curve_smoothing"])
 plots.save(figure, snakemake.output[0])

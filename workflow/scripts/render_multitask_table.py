@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pwm.report import tables
+from pwm.report import page, render, sections
 
-html = tables.multitask_html(pd.read_parquet(snakemake.input.summary), pd.read_parquet(snakemake.input.multitask),
-                             snakemake.params.analysis["confidence_level"])
-Path(snakemake.output[0]).write_text(html)
+body = sections.multitask(pd.read_parquet(snakemake.input.summary), pd.read_parquet(snakemake.input.multitask),
+                          snakemake.params.analysis["confidence_level"])
+Path(snakemake.output[0]).write_text(render.html(page.Report("Multi-task", "", body, [])))

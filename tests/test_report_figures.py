@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from pwm.pipeline import sweep
-from pwm.report import plots, tables
+from pwm.report import plots, sections
 from pwm.report.aggregate import aggregate
 from workflow_helpers import SETTINGS, write_run
 
@@ -37,8 +37,8 @@ def sweep_tables(tmp_path_factory):
 def test_every_figure_renders_to_svg(sweep_tables, figure, tmp_path):
     t = sweep_tables
     made = {
-        "learning_curves": lambda: plots.learning_curves(t["training"], TASK, 5, 0.95),
-        "evaluation_curves": lambda: plots.evaluation_curves(t["evaluations"], TASK, 0.95),
+        "learning_curves": lambda: plots.learning_curves(t["training"], TASK, 5),
+        "evaluation_curves": lambda: plots.evaluation_curves(t["evaluations"], TASK),
         "substeps": lambda: plots.substeps_figure(t["leaderboard"], TASK),
         "size_scaling": lambda: plots.size_scaling_figure(t["leaderboard"], t["runs"], TASK),
     }[figure]()
@@ -50,22 +50,23 @@ def test_every_figure_renders_to_svg(sweep_tables, figure, tmp_path):
     assert path.read_text().lstrip().startswith("<?xml")
 
 
+def test_curves_draw_every_seed_and_their_mean(sweep_tables):
+    """Evaluation curves: per size and variant one thin line per seed with a value, then the mean."""
+    figure = plots.evaluation_curves(sweep_tables["evaluations"], TASK)
+    panel = figure.axes[0]
+    evaluated = sweep_tables["evaluations"].query("size == '5M'").groupby("variant").seed.nunique()
+    assert len(panel.lines) == sum(n + 1 for n in evaluated)
+    means = [line for line in panel.lines if line.get_label().endswith("seeds)")]
+    assert sorted(line.get_label() for line in means) == sorted(f"{v} (mean of {n} seeds)" for v, n in evaluated.items())
+
+
 def test_figures_of_a_task_without_data_say_so(sweep_tables, tmp_path):
-    figure = plots.learning_curves(sweep_tables["training"], "Hopper-v5", 5, 0.95)
+    figure = plots.learning_curves(sweep_tables["training"], "Hopper-v5", 5)
     assert "no training metrics yet" in [text.get_text() for text in figure.axes[0].texts]
 
 
 def test_size_panels_are_ordered_by_model_size():
     assert sorted(["48M", "317M", "1M", "5M", "19M"], key=sweep.size_value) == ["1M", "5M", "19M", "48M", "317M"]
-
-
-def test_leaderboard_page_has_findings_for_every_flow_variant(sweep_tables):
-    html = tables.leaderboard_html(sweep_tables["leaderboard"], 0.95)
-    assert "<h2>Findings</h2>" in html and f"<h2>{TASK}</h2>" in html
-    for size in ("5M", "48M"):
-        for variant in VARIANTS[1:]:
-            assert f"{variant} vs mlp at {size} on {TASK}" in html
-    assert "1 run(s) diverged: flow-euler-k8 48M on Ant-v5." in html
 
 
 def test_findings_state_noise_as_not_distinguishable():
@@ -76,16 +77,9 @@ def test_findings_state_noise_as_not_distinguishable():
          "verdict": "not distinguishable"},
         {**common, "variant": "mlp", "kind": "mlp", "n_seeds": 4, "delta_vs_mlp": float("nan"),
          "delta_ci_low": float("nan"), "delta_ci_high": float("nan"), "verdict": "baseline"}])
-    assert tables.findings(board, 0.95) == [
+    assert sections.findings(board, 0.95) == [
         "flow-euler-k8 vs mlp at 48M on Ant-v5: +2.1 [-400.0, 410.0] (range of 3 seeds; 3 vs 4 seeds) "
         "— not distinguishable."]
-
-
-def test_status_and_runs_pages_cover_every_run(sweep_tables):
-    status = tables.status_html(sweep_tables["status"])
-    assert "pending" in status and "<td class=\"text\">all</td>" in status
-    runs = tables.runs_html(sweep_tables["runs"])
-    assert runs.count("<tr>") == 1 + 2 * 4 * 3
 
 
 @pytest.mark.parametrize("count,label", [(60, "60"), (522_213, "522K"), (1_604_000, "1.6M"), (float("nan"), "?")])
