@@ -31,7 +31,11 @@ def _compose(name: str, argv: list[str]):
     try:
         return compose_config(name, argv)
     except Exception as err:  # ConfigError, or Hydra's override / type errors
-        _log(f"invalid configuration: {err}")
+        # One line: Hydra's first line names the override, OmegaConf's (the cause) says why; Hydra's
+        # "To append to your config use +key" hint is dropped, since a typo is never fixed by adding it.
+        first, cause = str(err).splitlines()[0], err.__cause__
+        why = f"{' ' if first.endswith('.') else ': '}{str(cause).splitlines()[0]}" if cause and str(cause) else ""
+        _log(f"invalid configuration: {first}{why}")
         raise SystemExit(2) from None
 
 
@@ -146,6 +150,28 @@ def eval_main(argv: list[str] | None = None) -> int:
         df = evaluate_checkpoint(path, cfg.episodes, cfg.eval_seed_base, cfg.device)
         write_parquet_atomic(df, out)
         _log(f"{path}: mean return {df['return'].mean():.1f} over {len(df)} episodes -> {out}")
+    return 0
+
+
+def clip_main(argv: list[str] | None = None) -> int:
+    """pwm-clip: checkpoint=FILE out=FILE.gif [size=96 every=4]: one evaluation episode of the
+    deterministic policy, rendered headless (pwm.clips)."""
+    _setup()
+    from pwm.clips import record
+    from pwm.evaluate import CheckpointError, read_checkpoint
+
+    cfg = _compose("clip", sys.argv[1:] if argv is None else argv)
+    if not (cfg.checkpoint and cfg.out) or cfg.size < 16 or cfg.every < 1:
+        _log("invalid configuration: give checkpoint=PATH out=FILE.gif, size>=16, every>=1")
+        return 2
+    try:
+        read_checkpoint(Path(cfg.checkpoint))
+        _check_writable(Path(cfg.out))
+    except (CheckpointError, OSError) as err:
+        _log(f"pwm-clip: {err}")
+        return 2
+    played = record(Path(cfg.checkpoint), Path(cfg.out), cfg.size, cfg.every, cfg.eval_seed_base)
+    _log(f"{cfg.checkpoint}: return {played['return']:.1f} over {played['length']} steps -> {cfg.out}")
     return 0
 
 

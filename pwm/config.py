@@ -183,11 +183,21 @@ class EvalConfig:
     eval_seed_base: int = 1_000_000  # eval seeds are eval_seed_base + episode; training seeds are far below
 
 
+@dataclass
+class ClipConfig:
+    checkpoint: str = ""  # a policy checkpoint (checkpoints/epoch_N.pt, final/checkpoint.pt)
+    out: str = ""  # the GIF to write
+    size: int = 96  # frame width and height in pixels
+    every: int = 4  # draw every this many agent steps
+    eval_seed_base: int = 1_000_000  # the episode: pwm-eval's first evaluation episode
+
+
 def _store() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train", node=TrainConfig)
     cs.store(name="preflight", node=PreflightConfig)
     cs.store(name="eval", node=EvalConfig)
+    cs.store(name="clip", node=ClipConfig)
     cs.store(name="pretrain", node=PretrainConfig)
     cs.store(name="task_policy", node=TaskPolicyConfig)
     cs.store(name="data", node=DataConfig)

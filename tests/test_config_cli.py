@@ -16,7 +16,9 @@ from cli_helpers import TINY, bin_path, run_cli
     ("dynamics.substeps=0", "dynamics.substeps=0 is not allowed; it must be >= 1"),
     ("dynamics.integrator=rk4", "dynamics.integrator='rk4' is not allowed; choose one of: euler, heun"),
     ("epochs=-5", "epochs=-5 is not allowed; it must be >= 1"),
-    ("dynamcs.kind=flow", "Could not override 'dynamcs.kind'"),
+    ("dynamcs.kind=flow", "Could not override 'dynamcs.kind'. Key 'dynamcs' not in 'TrainConfig'"),
+    ("epochs=abc", "Error merging override epochs=abc: Value 'abc' of type 'str' could not be converted to Integer"),
+    ("agent.noise_beta=3", "agent.noise_beta=3.0 is not allowed; it must be in [0, 2]"),
     ("model.reward_head=gauss", "model.reward_head='gauss' is not allowed; choose one of: twohot, scalar"),
     ("+agent.batchsize=16", "'+agent.batchsize=16': keys cannot be added (+) or deleted (~); 'agent.batchsize' is not a key"),
     ("agent.actor_lr=-1", "agent.actor_lr=-1.0 is not allowed; it must be > 0"),
@@ -31,7 +33,7 @@ def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):
     run_dir = tmp_path / "run"
     result = run_cli("pwm-train", [f"run_dir={run_dir}", override], timeout=120)
     assert result.returncode == 2, result.stderr
-    assert expected in result.stderr
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not run_dir.exists()
 
 

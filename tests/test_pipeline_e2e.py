@@ -81,6 +81,11 @@ def test_report_leads_with_the_status_page_and_its_leaderboard(tiny_run):
     status = base64.b64decode(embedded.group(1)).decode()
     assert '<h2 id="leaderboard">Leaderboard</h2>' in status and "range of 2 seeds" in status
     assert "flow-euler-k2 vs mlp at 1M on cartpole-swingup" in status
+    # evaluation.clips: each configuration's best and worst seed, seen acting
+    assert status.count('<img src="data:image/gif;base64,') == 2 * 2 and '<h2 id="policies">Policies</h2>' in status
+    chosen = json.loads((workdir / "results/report/clips/cartpole-swingup/1M/mlp/clips.json").read_text())
+    assert {chosen["best"]["seed"], chosen["worst"]["seed"]} == {1, 2}
+    assert chosen["best"]["eval_return"] >= chosen["worst"]["eval_return"]
     for label in ("learning curves", "evaluation curves", "status and leaderboard"):
         assert label in html
     assert "return vs substeps" not in html and "return vs size" not in html

@@ -333,7 +333,7 @@ def test_figures_cover_learning_curves_substeps_and_runs(built):
     figures = next(s for s in built.sections if s.key == "figures").figures
     assert [f.name for f in figures] == [f"learning_curves_{CARTPOLE}", f"learning_curves_{MT}",
                                          f"substeps_{CARTPOLE}", "runs"]
-    assert all(f.png.startswith(b"\x89PNG") for f in figures)
+    assert all(f.data.startswith(b"\x89PNG") for f in figures)
 
 
 def tree_state(folder: Path) -> dict:

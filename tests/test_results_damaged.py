@@ -56,7 +56,15 @@ def damaged_param_counts(results):
     return None  # parameter counts are left unknown, nothing else is affected
 
 
+def damaged_clips(results):
+    folder = results / "report" / "clips" / TASK / SIZE / "mlp"
+    folder.mkdir(parents=True)
+    (folder / "clips.json").write_text('{"best": {"seed": 1}}')  # no worst, no GIFs
+    return "unreadable policy clips"
+
+
 CASES = {
+    "damaged policy clips": damaged_clips,
     "empty status.json": status_bytes(b""),
     "non-UTF-8 status.json": status_bytes(b"\xff\xfe\x00garbage"),
     "a JSON list": status_bytes(b"[]"),

@@ -14,14 +14,15 @@ os.environ.setdefault("MUJOCO_GL", "disable")  # headless: never load an OpenGL 
 __all__ = ["DMC_TASKS", "GYM_TASKS", "TASKS", "TERMINATING_TASKS", "UnknownTaskError", "check_task", "default_action_repeat", "make_env", "make_vector_env"]
 
 
-def make_env(task: str, seed: int, action_repeat: int | None = None):
+def make_env(task: str, seed: int, action_repeat: int | None = None, render_size: int | None = None):
+    """`render_size`: `render()` returns size x size RGB frames (needs MUJOCO_GL set to a backend)."""
     check_task(task)
     repeat = action_repeat or default_action_repeat(task)
     if task in DMC_TASKS:
         from pwm.envs.dmc import DMControlEnv
-        return DMControlEnv(task, seed=seed, action_repeat=repeat)
+        return DMControlEnv(task, seed=seed, action_repeat=repeat, render_size=render_size)
     from pwm.envs.gym_mujoco import GymMujocoEnv
-    return GymMujocoEnv(task, action_repeat=repeat)
+    return GymMujocoEnv(task, action_repeat=repeat, render_size=render_size)
 
 
 def make_vector_env(task: str, seeds: list[int], action_repeat: int | None = None):

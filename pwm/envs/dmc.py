@@ -15,10 +15,10 @@ def _flatten(observation: dict) -> np.ndarray:
 class DMControlEnv(gym.Env):
     """A dm_control task; episodes end by time limit (truncation), never by termination."""
 
-    def __init__(self, name: str, seed: int, action_repeat: int):
+    def __init__(self, name: str, seed: int, action_repeat: int, render_size: int | None = None):
         domain, task = DMC_TASKS[name]
         self._env = suite.load(domain, task, task_kwargs={"random": seed})
-        self.action_repeat = action_repeat
+        self.action_repeat, self.render_size = action_repeat, render_size
         self.max_episode_steps = -(-int(self._env._step_limit) // action_repeat)  # agent steps per episode
         spec = self._env.action_spec()
         self._low, self._high = spec.minimum.astype(np.float64), spec.maximum.astype(np.float64)
@@ -44,6 +44,12 @@ class DMControlEnv(gym.Env):
         terminated = ts.last() and ts.discount == 0.0
         truncated = ts.last() and not terminated
         return _flatten(ts.observation), reward, terminated, truncated, {}
+
+    def render(self) -> np.ndarray:
+        return self._env.physics.render(self.render_size, self.render_size, camera_id=0)
+
+    def close(self) -> None:
+        self._env.close()  # frees the rendering context while the interpreter is still whole
 
     def get_state(self) -> dict:
         physics = self._env.physics

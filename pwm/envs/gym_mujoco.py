@@ -6,8 +6,9 @@ from pwm.envs.physics_state import get_physics_state, set_physics_state
 
 
 class GymMujocoEnv(gym.Wrapper):
-    def __init__(self, name: str, action_repeat: int):
-        env = gym.make(name, disable_env_checker=True)
+    def __init__(self, name: str, action_repeat: int, render_size: int | None = None):
+        drawn = {"render_mode": "rgb_array", "width": render_size, "height": render_size} if render_size else {}
+        env = gym.make(name, disable_env_checker=True, **drawn)
         super().__init__(gym.wrappers.RescaleAction(env, -1.0, 1.0))
         self.action_repeat = action_repeat
         self.observation_space = gym.spaces.Box(np.float32(-np.inf), np.float32(np.inf), env.observation_space.shape, np.float32)

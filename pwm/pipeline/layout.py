@@ -40,6 +40,11 @@ class Layout:
     def train_log(self, run: Run) -> Path:
         return self._run_path("logs/train", run).with_suffix(".log")
 
+    @property
+    def clips(self) -> Path:
+        """The policy clips: task/size/variant/{best.gif, worst.gif, clips.json} (pwm.clips)."""
+        return self.results / "report" / "clips"
+
     def preflight_output(self, task: str, size: str, variant: str) -> Path:
         return self.results / "preflight" / task / size / f"{variant}.json"
 

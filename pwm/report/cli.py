@@ -31,7 +31,7 @@ def write(rendered: page.Report, out: Path) -> list[Path]:
     (out / "figures").mkdir(parents=True, exist_ok=True)
     for section in rendered.sections:
         for figure in section.figures:
-            (out / "figures" / f"{figure.name}.png").write_bytes(figure.png)
+            (out / "figures" / f"{figure.name}.{figure.kind}").write_bytes(figure.data)
     paths = [out / "status.md", out / "status.html"]
     paths[0].write_text(render.markdown(rendered), encoding="utf-8")
     paths[1].write_text(render.html(rendered), encoding="utf-8")

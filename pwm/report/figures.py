@@ -34,7 +34,8 @@ ACROSS = "dm_control tasks"
 class Figure:
     name: str  # file stem, unique in the report
     title: str
-    png: bytes
+    data: bytes
+    kind: str = "png"  # image format and file extension: png, or gif for policy clips
 
 
 def to_png(fig, name: str, title: str, tight: bool = True) -> Figure:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pwm.report.leaderboard import build_leaderboard
 from pwm.pipeline.sweep import Run
 from pwm.report import figures, sections
+from pwm.results.files import read_clips
 from pwm.results.collect import collect
 from pwm.results.curves import long_table
 from pwm.results.failures import group
@@ -38,6 +39,18 @@ def _summary(runs, groups, unreadable) -> list[str]:
     return lines
 
 
+def policies(clips: list[dict]) -> sections.Section:
+    """The best and worst seed of each configuration, seen acting (pwm.clips; made by the
+    workflow when evaluation.clips is on)."""
+    shown = [figures.Figure(f"clip_{c['task']}_{c['size']}_{c['variant']}_{c['role']}",
+                            f"{c['task']} {c['size']} {c['variant']}, {c['role']} seed ({c['seed']}): evaluated return "
+                            f"{c['eval_return']:,.1f}", c["gif"], "gif") for c in clips]
+    notes = ["The final deterministic policy of each configuration's best and worst seed (by final evaluated "
+             "return), playing its first evaluation episode." if clips else
+             "No policy clips: the workflow renders them with evaluation.clips: true (about 5-10 s per clip)."]
+    return sections.Section("policies", "Policies", notes, figures=shown)
+
+
 def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float | None = None,
           discover: bool = True) -> Report:
     """The page for the planned runs (and with `discover` the runs found on disk)."""
@@ -47,6 +60,8 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
     runs = snapshot.runs
     board = build_leaderboard(runs, level, resamples)
     iqm, skipped = iqm_table(runs, level, resamples)
+    clips, bad_clips = read_clips(layout.clips)
+    snapshot.unreadable.extend(bad_clips)
     groups = group(snapshot.failures)
     plots = figures.build(long_table(snapshot.curves), board, iqm, runs, snapshot.curves)
     figure_notes = ["Learning curves: binned training return, every seed as a thin line and their mean on top. "
@@ -64,6 +79,7 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
         sections.collapsed(runs, settings["collapse_drop"]),
         sections.diverged(runs),
         sections.Section("figures", "Figures", figure_notes, figures=plots),
+        policies(clips),
         sections.experiments(runs),
     ]
     taken = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(now))

@@ -43,7 +43,7 @@ def _md_section(section: Section) -> list[str]:
         parts.append("\n".join(f"- {b}" for b in section.bullets))
     if section.table is not None:
         parts.append(markdown_table(section.table) if len(section.table) else "None.")
-    parts += [f"![{f.title}](figures/{f.name}.png)" for f in section.figures]
+    parts += [f"![{f.title}](figures/{f.name}.{f.kind})" for f in section.figures]
     return parts
 
 
@@ -73,8 +73,8 @@ def _html_section(section: Section) -> str:
     if section.table is not None:
         parts.append(html_table(section.table) if len(section.table) else "<p>None.</p>")
     for figure in section.figures:
-        data = base64.b64encode(figure.png).decode("ascii")
-        parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{escape(figure.title)}">'
+        data = base64.b64encode(figure.data).decode("ascii")
+        parts.append(f'<figure><img src="data:image/{figure.kind};base64,{data}" alt="{escape(figure.title)}">'
                      f"<figcaption>{escape(figure.title)}</figcaption></figure>")
     return f'<section class="{section.key}">{"".join(parts)}</section>'
 

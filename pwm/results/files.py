@@ -95,3 +95,23 @@ def evaluation_summary(evaluations: pd.DataFrame, final_epoch: int) -> dict:
     return {"evaluated_checkpoints": len(per_checkpoint), "best_eval_return": per_checkpoint.max(),
             "best_eval_epoch": per_checkpoint.idxmax(),
             "final_eval_return": per_checkpoint.get(final_epoch, np.nan)}
+
+
+CLIP_ROLES = ("best", "worst")
+
+
+def read_clips(clips_root: Path) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Every configuration's clips under `clips_root` (task/size/variant/clips.json beside
+    best.gif and worst.gif): one record per clip with its configuration, role, seed, evaluated
+    return and GIF bytes; and the files that could not be read (path, why)."""
+    clips, unreadable = [], []
+    for summary in sorted(Path(clips_root).glob("*/*/*/clips.json")):
+        variant, size, task = summary.parent.name, summary.parent.parent.name, summary.parent.parent.parent.name
+        try:
+            chosen = json.loads(summary.read_text())
+            for role in CLIP_ROLES:
+                clips.append({"task": task, "size": size, "variant": variant, "role": role, **chosen[role],
+                              "gif": (summary.parent / f"{role}.gif").read_bytes()})
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            unreadable.append((str(summary), f"unreadable policy clips: {type(err).__name__}: {err}"))
+    return clips, unreadable

@@ -171,6 +171,24 @@ def aggregate_records(wildcards):
     ]
 
 
+# Policy clips per configuration (task, size, variant), with evaluation.clips.
+CLIPS_DIR = "results/report/clips/{task}/{size}/{variant}"
+
+
+def configuration_checkpoints(wildcards):
+    """The final checkpoints of every seed of a configuration."""
+    return [f"{RUN_DIR.format(**run.identity())}/final/checkpoint.pt" for run in SWEEP.runs()
+            if (run.task, run.size, run.variant.name) == (wildcards.task, wildcards.size, wildcards.variant)]
+
+
+def clip_targets(wildcards):
+    """clips.json of every configuration when clips are asked for and every run is reported."""
+    if not (config["evaluation"]["clips"] and config["report_scope"] == "all"):
+        return []
+    configurations = sorted({(run.task, run.size, run.variant.name) for run in SWEEP.runs()})
+    return [f"{CLIPS_DIR.format(task=t, size=s, variant=v)}/clips.json" for t, s, v in configurations]
+
+
 def final_targets():
     """What a plain `snakemake` builds: the metrics tables, the status page and the figures that
     have something to compare: return vs substeps only with two values of K or more, return vs

@@ -121,12 +121,30 @@ rule render_multitask_table:
         "../scripts/render_multitask_table.py"
 
 
+# The final policy of each configuration's best and worst seed, seen acting (evaluation.clips).
+rule clips:
+    input:
+        runs=rules.aggregate.output.runs,
+        checkpoints=configuration_checkpoints,
+    output:
+        best=f"{CLIPS_DIR}/best.gif",
+        worst=f"{CLIPS_DIR}/worst.gif",
+        chosen=f"{CLIPS_DIR}/clips.json",
+    log:
+        "results/logs/report/clips/{task}/{size}/{variant}.log",
+    conda:
+        "../envs/pwm.yaml"
+    script:
+        "../scripts/render_clips.py"
+
+
 # The report's landing table, the same page as pwm-status: the leaderboard with findings,
 # intervals, verdicts and cost, runs by outcome, running runs with ETA, node and memory, failures
 # grouped by cause, collapse and divergence flags, every run. Its runs are those of runs.parquet.
 rule status_report:
     input:
         runs=rules.aggregate.output.runs,
+        clips=clip_targets,
     output:
         html=report(
             "results/report/status/status.html",
