@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from pwm.pipeline.sweep import Variant, size_value  # noqa: E402
 
 MAX_POINTS = 400  # per curve; long runs are thinned after smoothing
+SEED_LINES = 12  # curves of more seeds (e.g. tasks x seeds pooled) show their mean only
 
 
 
@@ -59,7 +60,8 @@ def _seed_lines(ax, x, wide: pd.DataFrame, name: str) -> None:
     x, wide = np.asarray(x)[::step], wide.iloc[::step]
     style = variant_style(name)
     line = {"color": style["color"], "linestyle": style["linestyle"]}
-    ax.plot(x, wide.to_numpy(), linewidth=0.8, alpha=0.35, **line)
+    if wide.shape[1] <= SEED_LINES:
+        ax.plot(x, wide.to_numpy(), linewidth=0.8, alpha=0.35, **line)
     ax.plot(x, wide.mean(axis=1).to_numpy(), linewidth=2.2, marker=style["marker"] if len(x) <= 25 else None,
             label=f"{name} (mean of {wide.shape[1]} seeds)", **line)
 
