@@ -56,15 +56,30 @@ def run_training(run_dir: Path, overrides: list[str]) -> None:
         raise RuntimeError(f"pwm-train failed for {run_dir} (exit {os.waitstatus_to_exitcode(status)}); see {run_dir}.log")
 
 
+def trainer_cpu_s(run_dir: Path) -> float:
+    """CPU seconds of training: pwm-train's own cpu_s (all attempts, survives kills), or for runs
+    from before it was logged, this script's sum over the segments it started."""
+    metrics = pd.read_parquet(run_dir / "final" / "metrics.parquet")
+    if "cpu_s" in metrics and metrics["cpu_s"].notna().all():
+        return float(metrics["cpu_s"].iloc[-1])
+    return json.loads((run_dir / "cpu.json").read_text())["cpu_s"]
+
+
 def finished_run(job: dict, episodes: int) -> dict:
-    """Train (or resume) and evaluate one run, skipping what is already done."""
+    """Train (or resume) and evaluate one run, skipping what is already done; a run that fails
+    is a row with its error, so that the rest of the table still comes out."""
     run_dir = job["run_dir"]
     evaluation = run_dir / "eval.parquet"
     if not evaluation.exists():
-        run_training(run_dir, job["overrides"])
+        try:
+            run_training(run_dir, job["overrides"])
+        except RuntimeError as err:
+            print(err, file=sys.stderr)
+            return {"task": job["task"], "variant": job["variant"], "seed": job["seed"], "eval_return": float("nan"),
+                    "eval_length": float("nan"), "cpu_min": float("nan"), "cpu_min_per_100k": float("nan")}
         evaluate_checkpoint(run_dir / "final" / "checkpoint.pt", episodes, seed_base=10**6).to_parquet(evaluation)
     ev = pd.read_parquet(evaluation)
-    cpu_s = json.loads((run_dir / "cpu.json").read_text())["cpu_s"]
+    cpu_s = trainer_cpu_s(run_dir)
     return {"task": job["task"], "variant": job["variant"], "seed": job["seed"],
             "eval_return": ev["return"].mean(), "eval_length": ev["length"].mean(),
             "cpu_min": cpu_s / 60, "cpu_min_per_100k": cpu_s / 60 * 1e5 / job["agent_steps"]}
