@@ -52,7 +52,7 @@ class ModelConfig:
     actor_dims: List[int] = field(default_factory=lambda: [400, 200, 100])
     critic_dims: List[int] = field(default_factory=lambda: [400, 200])
     num_critics: int = 3
-    log_std_init: float = -1.0
+    log_std_init: float = 0.0  # std 1 before tanh: acting noise that spans the action range (see agent.noise_beta)
     log_std_min: float = -1.427  # floor on the actor's log-std: keeps exploring
     log_std_max: float = 0.5
     termination: str = "auto"  # termination head: auto (on for tasks that can terminate) | on | off
@@ -90,7 +90,7 @@ class AgentConfig:
     entropy_coef: float = 1e-3  # weight of the squashed policy's entropy in the actor loss (returns are scaled to ~1)
     return_scale_tau: float = 0.01  # rate of the running 5-95% range of imagined returns that scales the actor loss
     random_steps: int = 5000  # env steps with random actions before learning (uniform; tanh of the noise below when colored)
-    noise_beta: float = 0.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
+    noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
     warmup_updates: int = 200  # world-model updates once the random data is in
     buffer_capacity: int = 1_000_000  # transitions kept, over all environments
 

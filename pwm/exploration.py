@@ -6,7 +6,9 @@ Why: a sparse task such as pendulum-swingup pays nothing until the pole is swung
 takes several coordinated pushes; independent noise at every step averages out and almost never
 gets there, correlated noise pushes one way for a while and does. The marginal of every step is
 still a standard normal, so the policy's learned scale means what it meant before; only acting
-in the real environments uses it (imagined rollouts keep independent reparameterised noise).
+in the real environments uses it (imagined rollouts keep independent reparameterised noise). It
+works with a policy that starts wide (model.log_std_init = 0): measured on pendulum-swingup, pink
+noise at std 0.37 found no reward in 30k agent steps, at std 1 within 10k (config/README.md).
 
 Sequences are drawn per environment and action dimension, `length` steps at a time (the
 episode length), by the `colorednoise` package; the position and the generator are resume state.

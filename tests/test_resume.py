@@ -196,9 +196,9 @@ def test_terminating_task_with_its_termination_head_resumes_bit_identically(tmp_
 
 
 def test_colored_exploration_noise_resumes_bit_identically(tmp_path):
-    """Pink acting noise: its sequences, position and generator are resume state, so the actions
-    taken after a resume are the ones the uninterrupted run took."""
-    (a, b), buffers = whole_and_interrupted(tmp_path, ["agent.noise_beta=1.0"])
+    """Pink acting noise (the default): its sequences, position and generator are resume state, so
+    the actions taken after a resume are the ones the uninterrupted run took."""
+    (a, b), buffers = whole_and_interrupted(tmp_path, [])
     assert np.array_equal(buffers[0]["action"], buffers[1]["action"])
     assert a["noise"]["position"] == b["noise"]["position"] > 0
 
