@@ -65,3 +65,8 @@ def test_with_few_seeds_better_means_every_seed_beats_every_baseline_seed():
     assert verdict(difference_interval([5.0, 6.0, 7.0], [1.0, 2.0, 4.0])) == "better"
     overlap = difference_interval([5.0, 6.0, 7.0], [1.0, 2.0, 5.5])
     assert (overlap.low, overlap.high) == (5.0 - 5.5, 7.0 - 1.0) and verdict(overlap) == "not distinguishable"
+
+
+def test_two_seeds_a_side_give_a_range_but_no_verdict():
+    delta = difference_interval([5.0, 6.0], [1.0, 2.0])
+    assert (delta.low, delta.high, delta.kind) == (3.0, 5.0, "range") and verdict(delta) == "too few seeds"

@@ -180,12 +180,13 @@ def findings(board: pd.DataFrame, level: float) -> list[str]:
     baselines = board[board.kind == "mlp"].set_index(["task", "size"]).n_seeds
     for _, row in board[board.kind == "flow"].iterrows():
         where = f"{row.variant} vs mlp at {row['size']} on {row.task}"
-        if row.verdict in ("better", "worse", "not distinguishable"):
+        judged = row.verdict if row.verdict in ("better", "worse", "not distinguishable") else f"no verdict ({row.verdict})"
+        if pd.notna(row.delta_ci_low):
             seeds = f"{row.n_seeds} vs {baselines[(row.task, row['size'])]} seeds"
             notes.append(f"{where}: {row.delta_vs_mlp:+,.1f} [{row.delta_ci_low:,.1f}, {row.delta_ci_high:,.1f}] "
-                         f"({row.delta_interval}; {seeds}) — {row.verdict}.")
+                         f"({row.delta_interval}; {seeds}) — {judged}.")
         else:
-            notes.append(f"{where}: no verdict ({row.verdict}).")
+            notes.append(f"{where}: {judged}.")
     single = board[board.single_seed]
     if len(single):
         notes.append(f"{len(single)} configuration(s) have fewer than two evaluated seeds: "

@@ -7,7 +7,8 @@ acceleration estimate degenerates). Below BOOTSTRAP_SEEDS seeds no bootstrap is 
 seeds the percentile "95% interval" is exactly their range, and with 3-4 it is barely wider. So
 there the interval is what it is, the range of the seeds (kind "range"), and a difference is
 the range of all seed-to-seed differences: "better" only when every seed beats every baseline
-seed. With fewer than two seeds on either side there is no interval and no verdict at all.
+seed, and only with 3 seeds or more on each side (two seeds against two part that way by chance
+one time in three). With fewer than two seeds on either side there is no interval at all.
 """
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from scipy import stats
 
 
 BOOTSTRAP_SEEDS = 5  # fewest seeds (on each side) for a bootstrap interval; below it, ranges
+VERDICT_SEEDS = 3  # fewest seeds on each side for a verdict: 2 vs 2 ranges part by chance 1 time in 3
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def difference_interval(a, b, level: float = 0.95, resamples: int = 10000, seed:
 def verdict(delta: Interval) -> str:
     """better / worse when the interval of the difference excludes zero (for a range: every seed
     beats, or loses to, every baseline seed), else not distinguishable."""
-    if np.isnan(delta.low) or np.isnan(delta.high):
+    if np.isnan(delta.low) or np.isnan(delta.high) or (delta.kind == "range" and delta.n < VERDICT_SEEDS):
         return "too few seeds"
     if not delta.excludes_zero:
         return "not distinguishable"
