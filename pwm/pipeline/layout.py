@@ -70,6 +70,27 @@ class Layout:
             found.append((log.parent.parent.name, log.parent.name, log.stem, log))
         return found
 
+    def multitask_folders(self) -> list[dict]:
+        """Every multi-task world model and per-task policy folder (the workflow's
+        multitask/{task_set}/{size}/{variant}/seed{seed}/world_model and .../policy/{task})."""
+        found = []
+        for seed_dir in sorted((self.results / "multitask").glob("*/*/*/seed*")):
+            seed = _SEED.match(seed_dir.name)
+            if seed is None:
+                continue
+            variant, size, task_set = seed_dir.parent.name, seed_dir.parent.parent.name, seed_dir.parent.parent.parent.name
+            where = {"task_set": task_set, "size": size, "variant": variant, "seed": int(seed[1])}
+            if (seed_dir / "world_model").is_dir():
+                found.append({"stage": "world model", **where, "task": "", "folder": seed_dir / "world_model"})
+            for policy in sorted((seed_dir / "policy").glob("*")):
+                found.append({"stage": "policy", **where, "task": policy.name, "folder": policy})
+        return found
+
+    def multitask_evaluation_dir(self, found: dict) -> Path:
+        """pwm-eval's files of a multi-task policy (none for a world model)."""
+        return (self.results / "evaluations" / "multitask" / found["task_set"] / found["size"] / found["variant"]
+                / f"seed{found['seed']}" / (found["task"] or "-"))
+
     def discovered_runs(self) -> tuple[set[Run], list[Path]]:
         """Runs with a run folder or a training log (a job can fail before making its folder),
         and the folders under runs/ where a run folder would be that the pipeline did not make."""

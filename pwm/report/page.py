@@ -76,6 +76,7 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
         sections.failures(groups),
         sections.unreadable(snapshot.unreadable),
         sections.running(runs),
+        *([sections.multitask_runs(snapshot.multitask, runs)] if len(snapshot.multitask) else []),
         sections.collapsed(runs, settings["collapse_drop"]),
         sections.diverged(runs),
         sections.Section("figures", "Figures", figure_notes, figures=plots),

@@ -130,6 +130,23 @@ def running(runs: pd.DataFrame) -> Section:
     return Section("running", "Running", notes, table.reset_index(drop=True))
 
 
+def multitask_runs(rows: pd.DataFrame, runs: pd.DataFrame) -> Section:
+    """Multi-task world models and their per-task policies: where each stands, and each policy's
+    final evaluated return next to the single-task runs of the same task, size and variant."""
+    single = runs.groupby(["task", "size", "variant"])["final_eval_return"].mean()
+    alone = [single.get((t, s, v), np.nan) if t else np.nan for t, s, v in zip(rows.task, rows["size"], rows.variant)]
+    table = pd.DataFrame({
+        "stage": rows.stage, "task set": rows.task_set, "task": rows.task.replace("", NONE), "size": rows["size"],
+        "variant": rows.variant, "seed": rows.seed.astype(str), "outcome": rows.outcome,
+        "progress": [f"{p:.0%} ({e}/{n})" if n else NONE for p, e, n in zip(rows.progress, rows.epoch, rows.epochs)],
+        "ETA": rows.eta_s.map(duration), "final eval R": rows.final_eval_return.map(number),
+        "single-task eval R": pd.Series(alone, dtype=float).map(number).to_numpy(), "note": rows.note,
+    })
+    notes = ["Every multi-task world model and per-task policy found under results/multitask. Single-task eval R: "
+             "mean final evaluated return of the single-task runs of the same task, size and variant."]
+    return Section("multitask_runs", "Multi-task runs", notes, table.reset_index(drop=True))
+
+
 def failures(groups: list[FailureGroup]) -> Section:
     table = pd.DataFrame({
         "exception": [g.failure.exception for g in groups], "message": [g.failure.message for g in groups],

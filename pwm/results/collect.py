@@ -10,6 +10,7 @@ pandas summaries cost ~2 ms a run, seconds on a 3,000-run sweep.
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from pwm.results.curves import Curve, bin_curve
 from pwm.results.failures import Failure, from_reason
 from pwm.results.files import UnreadableFile, metrics_path, read_param_counts, read_status, training_summary
 from pwm.results.schemas import RUNS
+
+MULTITASK_RUNS = ["stage", "task_set", "task", "size", "variant", "seed", "outcome", "note", "epoch", "epochs",
+                  "progress", "wall_s", "eta_s", "final_eval_return", "host"]
 
 
 class NothingToReport(RuntimeError):
@@ -37,6 +41,7 @@ class Snapshot:
     curves: dict[Run, Curve]
     failures: list[tuple[str, Failure]]
     unreadable: list[tuple[str, str]]
+    multitask: pd.DataFrame  # world models and per-task policies (columns MULTITASK_RUNS)
 
 
 def run_name(run: Run) -> str:
@@ -93,11 +98,9 @@ def _number(value) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
 
 
-def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, now: float,
-             preflight: Mapping) -> tuple[dict, Curve | None, Failure | None, list[tuple[str, str]]]:
-    """A run's row, its learning curve (None without metrics), its failure (if it failed) and
-    the files of it that could not be used."""
-    folder = layout.run_dir(run)
+def read_folder(folder: Path, now: float) -> tuple[dict | None, Path | None, float, list[tuple[str, str]]]:
+    """What any pwm run folder says of itself: its status (None when absent or unreadable), its
+    metrics file, the seconds since its last sign of life, and the files that could not be used."""
     unreadable = []
     try:
         status = read_status(folder)
@@ -108,24 +111,42 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
         unreadable.append((str(folder / "status.json"), f"unreadable status.json: updated {status['updated']!r} is "
                            "not a time as pwm-train writes it; the heartbeat is metrics.parquet's"))
     path = metrics_path(folder)
-    mtime = path.stat().st_mtime if path else None
-    age = now - health.heartbeat(status, mtime) if status else np.nan
+    age = now - health.heartbeat(status, path.stat().st_mtime if path else None) if status else np.nan
+    return status, path, age, unreadable
+
+
+def read_metrics(path: Path | None, outcome: str, note: str, unreadable: list) -> tuple[metrics.Metrics, str]:
+    """The folder's metrics (with the pace of a running run); an unreadable file is noted."""
+    if path:
+        try:
+            return metrics.read(path, pace=outcome == "running"), note
+        except (OSError, pa.ArrowException) as err:
+            unreadable.append((str(path), f"unreadable {path.name}: {err}"))
+            note = "; ".join(filter(None, [note, unreadable[-1][1]]))
+    return metrics.NONE, note
+
+
+def planned_epochs(planned: int | None, status: dict, m: metrics.Metrics) -> int:
+    """The plan's epochs, else the status's, else those reached (0: unknown, never started)."""
+    reached = int(m.epoch[-1]) if len(m.epoch) else 0
+    epochs = planned or _number(status.get("epochs")) or reached
+    return int(epochs) if np.isfinite(epochs) else reached
+
+
+def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, now: float,
+             preflight: Mapping) -> tuple[dict, Curve | None, Failure | None, list[tuple[str, str]]]:
+    """A run's row, its learning curve (None without metrics), its failure (if it failed) and
+    the files of it that could not be used."""
+    folder = layout.run_dir(run)
+    status, path, age, unreadable = read_folder(folder, now)
     if status is None and unreadable:
         outcome, failure, note = "unknown", None, unreadable[0][1]
     else:
         outcome, failure = _outcome(layout, run, status, age, settings, preflight)
         note = _note(outcome, status or {}, age, settings)
-    m = metrics.NONE
-    if path:
-        try:
-            m = metrics.read(path, pace=outcome == "running")
-        except (OSError, pa.ArrowException) as err:
-            unreadable.append((str(path), f"unreadable {path.name}: {err}"))
-            note = "; ".join(filter(None, [note, unreadable[-1][1]]))
+    m, note = read_metrics(path, outcome, note, unreadable)
     status = status or {}
-    reached = int(m.epoch[-1]) if len(m.epoch) else 0
-    epochs = planned or _number(status.get("epochs")) or reached  # 0: unknown (no config, never started)
-    epochs = int(epochs) if np.isfinite(epochs) else reached
+    epochs = planned_epochs(planned, status, m)
     row = {**run.identity(), "kind": run.variant.kind, "integrator": run.variant.integrator or "",
            "substeps": run.variant.substeps or 0, "outcome": outcome, "note": note,
            "reason": str(status.get("reason") or ""), "epochs": epochs,
@@ -138,9 +159,32 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
            "updated": str(status.get("updated") or ""), "heartbeat_age_s": age, "run_dir": str(folder)}
     row["progress"] = row["epoch"] / epochs if epochs else np.nan
     curve = None
-    if reached and epochs:
-        curve = bin_curve(m.epoch, m.episode_return, reached, int(epochs), m.steps_per_epoch)
+    if row["epoch"] and epochs:
+        curve = bin_curve(m.epoch, m.episode_return, row["epoch"], int(epochs), m.steps_per_epoch)
     return row, curve, failure, unreadable
+
+
+def collect_multitask(layout: Layout, settings: Mapping, now: float) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """One row per multi-task world model and per-task policy found on disk: state, progress,
+    ETA and (policies) the final evaluated return; and the files that could not be used."""
+    rows, unreadable = [], []
+    for found in layout.multitask_folders():
+        status, path, age, bad = read_folder(found["folder"], now)
+        unreadable += bad
+        outcome, note = ("unknown", bad[0][1]) if status is None and bad else health.status_outcome(
+            status, age, 60 * settings["stale_after_minutes"], socket.gethostname())
+        m, note = read_metrics(path, outcome, note, unreadable)
+        status = status or {}
+        epochs = planned_epochs(None, status, m)
+        epoch = int(m.epoch[-1]) if len(m.epoch) else 0
+        eta = health.eta_s(m.epoch, m.wall_s, epochs) if outcome == "running" and m.wall_s is not None else np.nan
+        final, bad = evaluations.final_return(layout.multitask_evaluation_dir(found), epochs)
+        unreadable += bad
+        rows.append({**{k: v for k, v in found.items() if k != "folder"}, "outcome": outcome,
+                     "note": note or str(status.get("reason") or ""), "epoch": epoch, "epochs": epochs,
+                     "progress": epoch / epochs if epochs else np.nan, "wall_s": m.wall_total, "eta_s": eta,
+                     "final_eval_return": final, "host": str(status.get("host") or "")})
+    return pd.DataFrame(rows, columns=MULTITASK_RUNS), unreadable
 
 
 def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float, discover: bool = True) -> Snapshot:
@@ -171,4 +215,5 @@ def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: flo
     table = table.merge(evaluations.summarize(found_evaluations, table), on=evaluations.IDENTITY)
     unreadable += [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
                    for path in strays]
-    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable)
+    multitask, bad = collect_multitask(layout, settings, now)
+    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable + bad, multitask)

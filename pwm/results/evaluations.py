@@ -14,6 +14,7 @@ the baseline's seeds at the same checkpoint while runs are still going.
 import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,3 +87,15 @@ def summarize(evaluations: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
         out = out.merge(part, on=IDENTITY, how="left")
     return out.fillna({"evaluated_checkpoints": 0, "baseline_seeds": 0}).astype(
         {"evaluated_checkpoints": int, "baseline_seeds": int})
+
+
+def final_return(folder: Path, final_epoch: int) -> tuple[float, list[tuple[str, str]]]:
+    """The mean return in `folder`/epoch{final_epoch}.parquet (NaN when not evaluated yet), and the
+    file if it could not be read."""
+    path = Path(folder) / f"epoch{final_epoch}.parquet"
+    if not final_epoch or not path.exists():
+        return np.nan, []
+    try:
+        return float(np.mean(pq.ParquetFile(path).read(columns=["return"]).column(0).to_numpy())), []
+    except (OSError, pa.ArrowException, KeyError) as err:
+        return np.nan, [(str(path), f"unreadable {path.name}: {err}")]
