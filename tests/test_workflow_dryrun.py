@@ -64,3 +64,12 @@ def test_lint_is_clean():
     assert result.returncode == 0
     assert "Lints for" not in result.stdout
     assert "Congratulations, your workflow is in a good condition!" in result.stdout
+
+
+def test_train_threads_per_size_reach_pwm_train_and_its_preflight(tmp_path):
+    threads = tmp_path / "threads.yaml"
+    threads.write_text("resources:\n  train:\n    threads:\n      1M: 2\n")
+    result = snakemake("-n", "-p", "--configfile", DEFAULT, threads, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    commands = [line for line in result.stdout.splitlines() if "pwm-train " in line or "pwm-preflight " in line]
+    assert len(commands) == 6 and all(" threads=2 " in c for c in commands)

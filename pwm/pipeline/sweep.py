@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # Keys the workflow sets itself for every run; a user override of them would silently fork a
 # run away from its folder name or its budget.
 RESERVED_OVERRIDES = frozenset({
-    "run_dir", "task", "size", "seed", "epochs", "checkpoint_every", "device", "out",
+    "run_dir", "task", "size", "seed", "epochs", "checkpoint_every", "device", "out", "threads",
     "dynamics.kind", "dynamics.integrator", "dynamics.substeps",
 })
 

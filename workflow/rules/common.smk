@@ -81,6 +81,11 @@ def gpus(rule):
     return get
 
 
+def train_threads(wildcards):
+    """CPU cores of a size's train job (and of its preflight): resources.train.threads."""
+    return config["resources"]["train"]["threads"][wildcards.size]
+
+
 def scaled_resource(rule, key):
     """Per-size mem_mb or runtime of `rule`, times the attempt: a job that ran out of memory
     or time is resubmitted (--retries) with twice, then three times, the first request."""

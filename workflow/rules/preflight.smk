@@ -7,10 +7,11 @@ rule preflight:
     log:
         "results/logs/preflight/{task}/{size}/{variant}.log",
     params:
+        threads=train_threads,  # the configured count, even where Snakemake has fewer cores: a run's identity
         variant=variant_args,
         epochs=budget("epochs"),
         overrides=trainer_overrides("preflight"),
-    threads: 1
+    threads: train_threads
     resources:
         mem_mb=scaled_resource("preflight", "mem_mb"),
         runtime=scaled_resource("preflight", "runtime"),
@@ -20,4 +21,4 @@ rule preflight:
         "../envs/pwm.yaml"
     shell:
         "MUJOCO_GL=disable pwm-preflight out={output} task={wildcards.task} size={wildcards.size}"
-        " {params.variant} epochs={params.epochs} {params.overrides} > {log} 2>&1"
+        " {params.variant} epochs={params.epochs} threads={params.threads} {params.overrides} > {log} 2>&1"

@@ -13,12 +13,13 @@ rule train:
     benchmark:
         "results/benchmarks/train/{task}/{size}/{variant}/seed{seed}.tsv"
     params:
+        threads=train_threads,  # the configured count, even where Snakemake has fewer cores: a run's identity
         run_dir=run_dir,
         variant=variant_args,
         epochs=budget("epochs"),
         checkpoint_every=budget("checkpoint_every"),
         overrides=trainer_overrides("train"),
-    threads: 1
+    threads: train_threads
     resources:
         mem_mb=scaled_resource("train", "mem_mb"),
         runtime=scaled_resource("train", "runtime"),
@@ -32,4 +33,4 @@ rule train:
     shell:
         "MUJOCO_GL=disable exec pwm-train run_dir={params.run_dir} task={wildcards.task} size={wildcards.size}"
         " {params.variant} seed={wildcards.seed} epochs={params.epochs}"
-        " checkpoint_every={params.checkpoint_every} {params.overrides} > {log} 2>&1"
+        " checkpoint_every={params.checkpoint_every} threads={params.threads} {params.overrides} > {log} 2>&1"
