@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from pwm.results.schemas import TABLES
+from browser import CHROMIUM, MISSING, open_page
 from workflow_helpers import REPO, SNAKEFILE, SNAKEMAKE, TOOL_ENV, snakemake
 
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
@@ -90,6 +91,20 @@ def test_report_leads_with_the_status_page_and_its_leaderboard(tiny_run):
     for label in ("learning curves", "evaluation curves", "status and leaderboard"):
         assert label in html
     assert "return vs substeps" not in html and "return vs size" not in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=MISSING)
+def test_the_snakemake_reports_landing_page_renders_in_headless_chromium(tiny_run, tmp_path):
+    """Snakemake's report is a page of scripts: opened in a browser it shows the workflow
+    description, the report's categories and the status page's caption."""
+    workdir, _, report = tiny_run
+    assert report.returncode == 0, report.stdout[-3000:]
+    dom, screenshot = open_page(workdir / "report.html", tmp_path, "snakemake-report.png", height=1200)
+    text = re.sub(r"<[^>]+>", " ", dom)
+    for shown in ("PWM sweep", "Overview", "Figures", "status and leaderboard"):
+        assert shown in text, shown
+    assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 20_000
+    print(f"screenshot: {screenshot}")
 
 
 def one_run_config(tmp_path):

@@ -12,8 +12,6 @@ invocation's failure has since been fixed and must not be reported.
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from pwm.pipeline import plan
 from pwm.report import page, render
 from pwm.report.cli import main
 from pwm.pipeline.layout import Layout
+from browser import CHROMIUM, MISSING, open_page
 from workflow_helpers import write_run
 
 EPOCHS = 120
@@ -392,34 +391,18 @@ def test_an_empty_results_directory_is_an_error_not_an_empty_report(tmp_path, ca
     assert "no run folders or training logs" in capsys.readouterr().err
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-INSTALL = "apt-get update && apt-get install -y chromium"
 if CHROMIUM is None:
-    print(f"test_report_status_page: chromium is not installed, the browser test will skip; install it with: {INSTALL}")
+    print(f"test_report_status_page: the browser test will skip: {MISSING}")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason=f"chromium is not installed ({INSTALL})")
+@pytest.mark.skipif(CHROMIUM is None, reason=MISSING)
 def test_the_html_report_renders_in_headless_chromium(built, tmp_path):
     page = tmp_path / "status.html"
     page.write_text(render.html(built), encoding="utf-8")
-    artefacts = Path(os.environ.get("PWM_TEST_ARTIFACTS", tmp_path))
-    artefacts.mkdir(parents=True, exist_ok=True)
-    screenshot = artefacts / "status-report.png"
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", "--virtual-time-budget=5000"]
-
-    def chromium(*args, profile: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*flags, f"--user-data-dir={tmp_path / profile}", *args, page.as_uri()],
-                              capture_output=True, text=True, timeout=120)
-
-    dom = chromium("--dump-dom", profile="dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    text = re.sub(r"<[^>]+>", " ", dom.stdout)
+    dom, screenshot = open_page(page, tmp_path, "status-report.png")
+    text = re.sub(r"<[^>]+>", " ", dom)
     assert "Leaderboard" in text and "not distinguishable" in text and "better" in text
     assert "No module named 'envs'" in text
-    assert re.search(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', dom.stdout)
-    shot = chromium(f"--screenshot={screenshot}", "--window-size=1400,3000", profile="shot")
-    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert re.search(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', dom)
     assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 20_000
     print(f"screenshot: {screenshot}")
