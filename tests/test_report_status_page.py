@@ -328,10 +328,10 @@ def test_iqm_across_tasks_normalises_dm_control_and_leaves_out_the_rest(built):
     assert table[3][7].endswith("over 1 task(s)")
 
 
-def test_figures_cover_learning_curves_substeps_and_runs(built):
+def test_figures_lead_with_evaluation_curves_then_learning_curves_substeps_and_runs(built):
     figures = next(s for s in built.sections if s.key == "figures").figures
-    assert [f.name for f in figures] == [f"learning_curves_{CARTPOLE}", f"learning_curves_{MT}",
-                                         f"substeps_{CARTPOLE}", "runs"]
+    assert [f.name for f in figures] == [f"evaluation_curves_{CARTPOLE}", f"learning_curves_{CARTPOLE}",
+                                         f"learning_curves_{MT}", f"substeps_{CARTPOLE}", "runs"]
     assert all(f.data.startswith(b"\x89PNG") for f in figures)
 
 
@@ -353,7 +353,7 @@ def test_cli_writes_markdown_html_and_figures_and_leaves_run_folders_alone(sweep
     assert "## Leaderboard" in md and f"| {CARTPOLE} | 1 | 5M | flow-heun-k4 | 3/3 |" in md
     assert "![per-run training return](figures/runs.png)" in md and (out / "figures" / "runs.png").exists()
     html = (out / "status.html").read_text()
-    assert html.count('<img src="data:image/png;base64,') == 4 and 'class="bad">collapsed<' in html
+    assert html.count('<img src="data:image/png;base64,') == 5 and 'class="bad">collapsed<' in html
 
 
 def test_without_a_config_only_runs_on_disk_are_reported(sweep, tmp_path):

@@ -48,6 +48,12 @@ def to_png(fig, name: str, title: str, tight: bool = True) -> Figure:
     return Figure(name, title, buffer.getvalue())
 
 
+def evaluation_curves(evaluations: pd.DataFrame) -> list[Figure]:
+    """Per task: evaluated return of every checkpoint over environment steps, every seed and their mean."""
+    return [to_png(plots.evaluation_curves(evaluations, task), f"evaluation_curves_{task}",
+                   f"{task}: evaluation curves") for task in sorted(evaluations.task.unique())]
+
+
 def learning_curves(training: pd.DataFrame) -> list[Figure]:
     """Per task: training return over environment steps, every seed and their mean."""
     return [to_png(plots.learning_curves(training, task, 1), f"learning_curves_{task}",
@@ -96,12 +102,12 @@ def substeps_across_tasks(iqm: pd.DataFrame) -> list[Figure]:
     return [to_png(fig, "substeps_across_tasks", "IQM vs substeps across tasks")]
 
 
-def build(training: pd.DataFrame, board: pd.DataFrame, iqm: pd.DataFrame, runs: pd.DataFrame,
-          curves: Mapping[Run, Curve]) -> list[Figure]:
-    """Learning curves, return vs substeps (per task, or across tasks for a large sweep) and the
-    per-run panel."""
+def build(training: pd.DataFrame, evaluations: pd.DataFrame, board: pd.DataFrame, iqm: pd.DataFrame,
+          runs: pd.DataFrame, curves: Mapping[Run, Curve]) -> list[Figure]:
+    """Evaluation and learning curves and return vs substeps (per task, or across tasks for a large
+    sweep), and the per-run panel."""
     if runs.task.nunique() <= TASK_FIGURES:
-        shown = [*learning_curves(training), *substeps(board)]
+        shown = [*evaluation_curves(evaluations), *learning_curves(training), *substeps(board)]
     else:
         shown = [*learning_curves_across_tasks(training), *substeps_across_tasks(iqm)]
     return [*shown, *run_panels(runs, curves)]

@@ -5,15 +5,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pwm.report.leaderboard import build_leaderboard
+from pwm.pipeline.layout import Layout
 from pwm.pipeline.sweep import Run
 from pwm.report import figures, sections
-from pwm.results.files import read_clips
+from pwm.report.leaderboard import build_leaderboard
+from pwm.report.scores import iqm_table
 from pwm.results.collect import collect
 from pwm.results.curves import long_table
 from pwm.results.failures import group
-from pwm.pipeline.layout import Layout
-from pwm.report.scores import iqm_table
+from pwm.results.files import read_clips
 
 TITLE = "Experiment status"
 
@@ -63,9 +63,10 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
     clips, bad_clips = read_clips(layout.clips)
     snapshot.unreadable.extend(bad_clips)
     groups = group(snapshot.failures)
-    plots = figures.build(long_table(snapshot.curves), board, iqm, runs, snapshot.curves)
-    figure_notes = ["Learning curves: binned training return, every seed as a thin line and their mean on top. "
-                    "Substeps: final evaluated return per K with its bootstrap interval, the mlp baseline as a band. "
+    plots = figures.build(long_table(snapshot.curves), snapshot.evaluations, board, iqm, runs, snapshot.curves)
+    figure_notes = ["Evaluation curves: the deterministic policy's mean return at every saved checkpoint, and "
+                    "learning curves: binned training return; every seed as a thin line and their mean on top. "
+                    "Substeps: final evaluated return per K with its interval, the mlp baseline as a band. "
                     "Per-run panel: each run's training return with its peak and last-10 mean marked. "
                     f"Sweeps of more than {figures.TASK_FIGURES} tasks are drawn across their dm_control tasks "
                     "(normalised return; IQM); the pipeline's report (snakemake --report) has every task."]

@@ -42,6 +42,7 @@ class Snapshot:
     failures: list[tuple[str, Failure]]
     unreadable: list[tuple[str, str]]
     multitask: pd.DataFrame  # world models and per-task policies (columns MULTITASK_RUNS)
+    evaluations: pd.DataFrame  # one row per evaluated checkpoint: identity, checkpoint_epoch, env_steps, return
 
 
 def run_name(run: Run) -> str:
@@ -216,4 +217,9 @@ def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: flo
     unreadable += [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
                    for path in strays]
     multitask, bad = collect_multitask(layout, settings, now)
-    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable + bad, multitask)
+    per_epoch = (table.env_steps / table.epoch).rename("per_epoch")
+    found_evaluations = found_evaluations.merge(pd.concat([table[evaluations.IDENTITY], per_epoch], axis=1),
+                                                on=evaluations.IDENTITY, how="left")
+    found_evaluations["env_steps"] = found_evaluations.pop("per_epoch") * found_evaluations.checkpoint_epoch
+    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable + bad, multitask,
+                    found_evaluations)
