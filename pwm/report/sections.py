@@ -1,8 +1,8 @@
 """The report's content: titled sections of notes and tables whose cells are already text, so
 that markdown, HTML and the terminal show the same words and the tests can check every cell.
 
-Ranking and comparisons come from pwm.analysis (build_leaderboard, findings), so this report and
-the pipeline's report rank configurations by the same numbers.
+The status page and the Snakemake report are the same page (the status_report rule), so both
+rank and judge configurations by the same numbers.
 """
 from dataclasses import dataclass, field
 
