@@ -15,20 +15,16 @@ from pwm.report.stats import difference_interval, mean_interval, verdict
 CONFIG = ["task", "size", "variant"]
 
 
-def _final_returns(runs: pd.DataFrame, task: str, size: str, variant: str) -> pd.Series:
-    rows = runs[(runs.task == task) & (runs["size"] == size) & (runs.variant == variant)]
-    return rows["final_eval_return"].dropna()
-
-
-def _comparison(runs: pd.DataFrame, task: str, size: str, variant: str, level: float, resamples: int) -> dict:
+def _comparison(finals: dict, task: str, size: str, variant: str, level: float, resamples: int) -> dict:
+    """`finals`: (task, size, variant) -> the evaluated final returns of its seeds."""
     nothing = {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
                "delta_interval": ""}
     if variant == "mlp":
         return {**nothing, "verdict": "baseline"}
-    baseline = _final_returns(runs, task, size, "mlp")
+    baseline = finals.get((task, size, "mlp"), pd.Series(dtype=float))
     if baseline.empty:
         return {**nothing, "verdict": "no baseline"}
-    delta = difference_interval(_final_returns(runs, task, size, variant), baseline, level, resamples)
+    delta = difference_interval(finals[(task, size, variant)], baseline, level, resamples)
     return {"delta_vs_mlp": delta.estimate, "delta_ci_low": delta.low, "delta_ci_high": delta.high,
             "delta_interval": delta.label(level), "verdict": verdict(delta)}
 
@@ -46,8 +42,9 @@ def _cost(group: pd.DataFrame, eval_return: float) -> dict:
 def build_leaderboard(runs: pd.DataFrame, level: float = 0.95, resamples: int = 10000) -> pd.DataFrame:
     """One row per configuration in `runs` (see schemas.RUNS), columns as in schemas.LEADERBOARD."""
     rows = []
+    by_config = {key: group["final_eval_return"].dropna() for key, group in runs.groupby(CONFIG, sort=False)}
     for (task, size, variant), group in runs.groupby(CONFIG, sort=False):
-        finals = group["final_eval_return"].dropna()
+        finals = by_config[(task, size, variant)]
         score = mean_interval(finals, level, resamples)
         rows.append({
             "task": task, "size": size, "variant": variant,
@@ -56,7 +53,7 @@ def build_leaderboard(runs: pd.DataFrame, level: float = 0.95, resamples: int = 
             "n_runs": len(group), "n_seeds": len(finals), "single_seed": len(finals) < 2,
             "eval_return": score.estimate, "eval_ci_low": score.low, "eval_ci_high": score.high,
             "eval_interval": score.label(level) if len(finals) else "",
-            **_comparison(runs, task, size, variant, level, resamples),
+            **_comparison(by_config, task, size, variant, level, resamples),
             **_cost(group, score.estimate),
             "best_eval_return": group["best_eval_return"].mean(),
             "peak_return": group["peak_return"].mean(),
