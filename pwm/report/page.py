@@ -13,7 +13,6 @@ from pwm.report.scores import iqm_table
 from pwm.results.collect import collect
 from pwm.results.curves import long_table
 from pwm.results.failures import group
-from pwm.results.files import read_clips
 
 TITLE = "Experiment status"
 
@@ -60,8 +59,6 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
     runs = snapshot.runs
     board = build_leaderboard(runs, level, resamples)
     iqm, skipped = iqm_table(runs, level, resamples)
-    clips, bad_clips = read_clips(layout.clips)
-    snapshot.unreadable.extend(bad_clips)
     groups = group(snapshot.failures)
     plots = figures.build(long_table(snapshot.curves), snapshot.evaluations, board, iqm, runs, snapshot.curves)
     figure_notes = ["Evaluation curves: the deterministic policy's mean return at every saved checkpoint, and "
@@ -81,7 +78,7 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
         sections.collapsed(runs, settings["collapse_drop"]),
         sections.diverged(runs),
         sections.Section("figures", "Figures", figure_notes, figures=plots),
-        policies(clips),
+        policies(snapshot.clips),
         sections.experiments(runs),
     ]
     taken = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(now))

@@ -21,7 +21,8 @@ from pwm.pipeline.sweep import Run, size_value
 from pwm.results import evaluations, health, jobs, metrics
 from pwm.results.curves import Curve, bin_curve
 from pwm.results.failures import Failure, from_reason
-from pwm.results.files import UnreadableFile, metrics_path, read_param_counts, read_status, training_summary
+from pwm.results.files import (UnreadableFile, metrics_path, read_clips, read_param_counts, read_status,
+                               training_summary)
 from pwm.results.schemas import RUNS
 
 MULTITASK_RUNS = ["stage", "task_set", "task", "size", "variant", "seed", "outcome", "note", "epoch", "epochs",
@@ -43,6 +44,7 @@ class Snapshot:
     unreadable: list[tuple[str, str]]
     multitask: pd.DataFrame  # world models and per-task policies (columns MULTITASK_RUNS)
     evaluations: pd.DataFrame  # one row per evaluated checkpoint: identity, checkpoint_epoch, env_steps, return
+    clips: list[dict]  # policy clips found (pwm.results.files.read_clips)
 
 
 def run_name(run: Run) -> str:
@@ -55,31 +57,25 @@ def run_order(run: Run) -> tuple:
 
 
 def _outcome(layout: Layout, run: Run, status: dict | None, age_s: float, settings: Mapping,
-             preflight: Mapping) -> tuple[str, Failure | None]:
-    """The one outcome rule: (outcome, failure). status.json decides (health.status_outcome);
-    a run without one failed if its logs or its configuration's preflight end in a failure, a
-    stale run failed if its logs say why, and a failed run's cause comes from its logs."""
+             preflight: Mapping) -> tuple[str, str, Failure | None]:
+    """The one outcome rule: (outcome, note, failure). status.json decides (health.status_outcome,
+    whose note says why a run is stale or its state unknown); a run without one failed if its
+    logs or its configuration's preflight end in a failure, a stale run failed if its logs say
+    why, and a failed run's cause comes from its logs."""
     state, note = health.status_outcome(status, age_s, 60 * settings["stale_after_minutes"], socket.gethostname())
     if status is None:
         failure = jobs.run_failure(layout, run) or preflight.get((run.task, run.size, run.variant.name))
-        return ("failed", failure) if failure else ("pending", None)
+        return ("failed", "", failure) if failure else ("pending", "", None)
     if state == "stale":
         failure = jobs.run_failure(layout, run)
-        return ("failed", failure) if failure else ("stale", None)
+        return ("failed", note, failure) if failure else ("stale", note, None)
     if state == "failed":
         reason = from_reason(status.get("reason") or "unknown: status.json gives no reason",
                              str(layout.run_dir(run) / "status.json"))
-        return "failed", jobs.run_failure(layout, run) or reason
-    return state, None
-
-
-def _note(state: str, status: dict, age_s: float, settings: Mapping) -> str:
-    """What the outcome alone does not say: why a run is stale, where a run diverged."""
+        return "failed", "", jobs.run_failure(layout, run) or reason
     if state == "diverged":
-        return f"non-finite {status.get('loss')} at epoch {status.get('diverged_at_epoch')}"
-    if state in ("stale", "unknown"):
-        return health.status_outcome(status, age_s, 60 * settings["stale_after_minutes"], socket.gethostname())[1]
-    return ""
+        note = f"non-finite {status.get('loss')} at epoch {status.get('diverged_at_epoch')}"
+    return state, note, None
 
 
 def _training(m: metrics.Metrics, epochs: float, state: str, drop: float) -> dict:
@@ -143,8 +139,7 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
     if status is None and unreadable:
         outcome, failure, note = "unknown", None, unreadable[0][1]
     else:
-        outcome, failure = _outcome(layout, run, status, age, settings, preflight)
-        note = _note(outcome, status or {}, age, settings)
+        outcome, note, failure = _outcome(layout, run, status, age, settings, preflight)
     m, note = read_metrics(path, outcome, note, unreadable)
     status = status or {}
     epochs = planned_epochs(planned, status, m)
@@ -217,9 +212,10 @@ def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: flo
     unreadable += [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
                    for path in strays]
     multitask, bad = collect_multitask(layout, settings, now)
+    clips, bad_clips = read_clips(layout.clips)
     per_epoch = (table.env_steps / table.epoch).rename("per_epoch")
     found_evaluations = found_evaluations.merge(pd.concat([table[evaluations.IDENTITY], per_epoch], axis=1),
                                                 on=evaluations.IDENTITY, how="left")
     found_evaluations["env_steps"] = found_evaluations.pop("per_epoch") * found_evaluations.checkpoint_epoch
-    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable + bad, multitask,
-                    found_evaluations)
+    return Snapshot(table[list(RUNS)].reset_index(drop=True), curves, failures, unreadable + bad + bad_clips,
+                    multitask, found_evaluations, clips)
