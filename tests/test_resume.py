@@ -285,3 +285,28 @@ def test_without_flock_the_lock_falls_back_to_a_pid_file(tmp_path, monkeypatch):
     (run.root / "train.pid").write_text(f"pid {dead.pid} on {socket.gethostname()}\n")
     run.lock().close()  # the dead trainer's lock is taken over
     assert not (run.root / "train.pid").exists()
+
+
+@pytest.mark.filterwarnings("ignore:for .*copying from a non-meta parameter:UserWarning")  # meta copies are no-ops
+def test_resume_state_restores_onto_a_non_cpu_device(reference):
+    """The CUDA resume path without a GPU: the state loads as the loop loads it, then goes into
+    an agent on torch's `meta` device. RNG states must stay CPU byte tensors (set_rng_state
+    rejects anything else, the crash this guards against), module and Adam moment tensors must
+    follow their parameters, and Adam's step counters stay on the CPU as torch keeps them."""
+    from pwm.agent import Agent
+    from pwm.checkpoint import load_newest_readable
+    from pwm.config import compose_config
+
+    state = load_newest_readable(reference / "state", "cpu", log=lambda _: None)
+    torch.set_rng_state(state["torch_rng"])  # would raise TypeError for a state mapped onto the device
+    meta = torch.device("meta")
+    obs_dim = state["agent"]["world_model"]["encoder.0.0.weight"].shape[1]
+    action_dim = state["agent"]["actor"]["action_mask"].shape[0]
+    agent = Agent(compose_config("train", TINY), obs_dim, action_dim, meta)
+    agent.load_state_dict(state["agent"])
+    for opt in (agent.model_opt, agent.actor_opt, agent.critic_opt):
+        for param, moments in opt.state.items():
+            assert param.device == meta and moments["exp_avg"].device == meta
+            assert moments["step"].device.type == "cpu"
+    with pytest.raises(TypeError):  # the failure mode, shown to exist: a state mapped onto the device
+        torch.set_rng_state(state["torch_rng"].to(meta))
