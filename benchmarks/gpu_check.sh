@@ -36,5 +36,10 @@ diff = max((a["actor"][k] - b["actor"][k]).abs().max().item() for k in a["actor"
 print(f"resumed vs uninterrupted on CUDA: max |actor weight difference| = {diff:.3g} (0 = bit-identical)")
 EOF
 
+echo "== CUDA run with agent.precision=bf16 (autocast) =="
+rm -rf "$out/bf16"
+"$bin/pwm-train" run_dir="$out/bf16" "${args[@]}" agent.precision=bf16 2> "$out/bf16.log"
+tail -n 1 "$out/bf16.log"
+
 echo "== pwm-eval on cuda =="
 "$bin/pwm-eval" checkpoint="$out/parts/final/checkpoint.pt" episodes=4 out="$out/eval.parquet" device=cuda

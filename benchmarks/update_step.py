@@ -1,5 +1,5 @@
 """Time one world-model update (batch 256, horizon 16) and one actor-critic update (batch 256,
-horizon 16) per size, fp32 and bf16 autocast; print achieved GFLOP/s (FLOPs counted by torch)
+horizon 16) per size, fp32 and `agent.precision=bf16` (autocast); print achieved GFLOP/s (FLOPs counted by torch)
 and the ratio to this machine's fp32 matmul GFLOP/s, measured in the same run.
 
     python benchmarks/update_step.py [--sizes 1M 5M 48M] [--dtypes fp32 bf16] [--device cpu|cuda] [--repeats 3] [--threads 1]
@@ -8,7 +8,7 @@ Runs at one torch thread by default, as training does: on a shared machine more 
 other processes' load into the figures. The matmul peak is measured at the same thread count.
 """
 import argparse
-import contextlib
+import itertools
 import time
 
 import torch
@@ -61,9 +61,10 @@ def main() -> None:
     peak = matmul_gflops(device)
     print(f"device {device}, torch threads {torch.get_num_threads()}, fp32 matmul {peak:.1f} GFLOP/s")
     print(f"{'size':>5} {'dtype':>5} {'update':>12} {'ms':>9} {'GFLOP':>8} {'GFLOP/s':>8} {'of matmul':>9}")
-    for size in args.sizes:
+    for size, dtype in itertools.product(args.sizes, args.dtypes):
         cfg = compose_config("train", [f"size={size}", f"device={args.device}", f"agent.batch_size={BATCH}",
-                                       f"agent.horizon={HORIZON}", f"agent.model_horizon={HORIZON}"])
+                                       f"agent.horizon={HORIZON}", f"agent.model_horizon={HORIZON}",
+                                       f"agent.precision={dtype}"])
         agent = Agent(cfg, OBS_DIM, ACTION_DIM, device)
         batch = {"obs": torch.randn(BATCH, OBS_DIM, device=device),
                  "next_obs": torch.randn(HORIZON, BATCH, OBS_DIM, device=device),
@@ -72,14 +73,10 @@ def main() -> None:
                  "terminated": torch.zeros(HORIZON, BATCH, 1, device=device)}
         updates = {"world_model": lambda: agent.update_world_model(batch),
                    "actor_critic": lambda: agent.update_actor_critic(batch["obs"])}
-        for dtype in args.dtypes:
-            autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if dtype == "bf16"
-                        else contextlib.nullcontext())
-            for name, fn in updates.items():
-                with autocast:
-                    seconds, gflop = time_update(fn, device, args.repeats)
-                rate = gflop / seconds
-                print(f"{size:>5} {dtype:>5} {name:>12} {seconds * 1e3:9.1f} {gflop:8.1f} {rate:8.1f} {rate / peak:9.2f}")
+        for name, fn in updates.items():
+            seconds, gflop = time_update(fn, device, args.repeats)
+            rate = gflop / seconds
+            print(f"{size:>5} {dtype:>5} {name:>12} {seconds * 1e3:9.1f} {gflop:8.1f} {rate:8.1f} {rate / peak:9.2f}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ INTEGRATORS = ("euler", "heun")
 REWARD_HEADS = ("twohot", "scalar")
 TERMINATION_MODES = ("auto", "on", "off")
 ROLLOUT_STARTS = ("buffer", "env")
+PRECISIONS = ("fp32", "bf16")
 
 
 class ConfigError(ValueError):
@@ -90,6 +91,7 @@ class AgentConfig:
     entropy_coef: float = 1e-3  # weight of the squashed policy's entropy in the actor loss (returns are scaled to ~1)
     return_scale_tau: float = 0.01  # rate of the running 5-95% range of imagined returns that scales the actor loss
     random_steps: int = 5000  # env steps with random actions before learning (uniform; tanh of the noise below when colored)
+    precision: str = "fp32"  # fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam stay fp32)
     noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
     warmup_updates: int = 200  # world-model updates once the random data is in
     buffer_capacity: int = 1_000_000  # transitions kept, over all environments
@@ -332,6 +334,7 @@ def _validate_learning(c) -> None:
         raise ConfigError(f"agent.lam={a.lam!r} is not allowed; it must be in [0, 1]")
     if not 0 <= a.noise_beta <= 2:
         raise ConfigError(f"agent.noise_beta={a.noise_beta!r} is not allowed; it must be in [0, 2] (0 white, 1 pink, 2 red)")
+    _one_of("agent.precision", a.precision, PRECISIONS)
     if not c.model.vmin < c.model.vmax:
         raise ConfigError(f"model.vmin={c.model.vmin!r} must be below model.vmax={c.model.vmax!r}")
 

@@ -113,19 +113,21 @@ class WorldModel(nn.Module):
             targets = self.encode(batch["next_obs"], task)
         z = self.encode(batch["obs"], task)
         ctx = self.task_context(task, z)
-        parts = {"dynamics": 0.0, "reward": 0.0}
-        if self.termination_head is not None:
-            parts["termination"] = 0.0
         horizon = batch["action"].shape[0]
+        weights = rho ** torch.arange(horizon, dtype=z.dtype, device=z.device)
+        latents, dynamics = [z], []  # the rollout is sequential; the heads then see every step at once
         for t in range(horizon):
-            weight = rho ** t
-            za = torch.cat([z, batch["action"][t]] if ctx is None else [z, batch["action"][t], ctx], -1)
-            parts["reward"] = parts["reward"] + weight * self.reward_head.loss(self.reward_head(za), batch["reward"][t]).mean()
             z, step_loss = self.dynamics.loss(z, batch["action"][t], targets[t], ctx)
-            parts["dynamics"] = parts["dynamics"] + weight * step_loss.mean()
-            if self.termination_head is not None:
-                parts["termination"] = parts["termination"] + weight * F.binary_cross_entropy_with_logits(
-                    self.termination_logits(z, task), batch["terminated"][t])
+            latents.append(z)
+            dynamics.append(step_loss.mean())
+        latents = torch.stack(latents)
+        per_step = lambda loss: (weights * loss.flatten(1).mean(1)).sum()  # noqa: E731  [L, B, ...] -> rho-weighted sum
+        parts = {"dynamics": (weights * torch.stack(dynamics)).sum(),
+                 "reward": per_step(self.reward_head.loss(self.reward_logits(latents[:-1], batch["action"], task),
+                                                          batch["reward"]))}
+        if self.termination_head is not None:
+            parts["termination"] = per_step(F.binary_cross_entropy_with_logits(
+                self.termination_logits(latents[1:], task), batch["terminated"], reduction="none"))
         loss = sum(coefs[k] * v for k, v in parts.items()) / horizon
         return loss, {f"loss/{k}": v / horizon for k, v in parts.items()}
 

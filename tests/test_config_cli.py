@@ -27,6 +27,7 @@ from cli_helpers import TINY, bin_path, run_cli
     ("device=gpu", "device='gpu' is not allowed; use cpu, cuda or cuda:N"),
     ("agent.random_steps=0", "agent.random_steps=0 with env.steps_per_epoch=8 leaves 8 steps per environment"),
     ("agent.rollout_start=real", "agent.rollout_start='real' is not allowed; choose one of: buffer, env"),
+    ("agent.precision=fp16", "agent.precision='fp16' is not allowed; choose one of: fp32, bf16"),
     ("model.termination=maybe", "model.termination='maybe' is not allowed; choose one of: auto, on, off"),
 ])
 def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):

@@ -236,3 +236,22 @@ def test_pwm_rollout_scheme_steps_the_environments_during_actor_updates(tmp_path
     for _ in range(3):
         trainer.train_epoch(0.0)
     assert trainer.buffer.count == 3 * 8  # the learning epoch's 8 steps came from the two 4-step rollouts
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_sets_the_dtype_of_the_updates_forward_passes_only(precision):
+    """agent.precision=bf16: every Linear of both updates computes in bfloat16, while weights,
+    gradients and Adam's moments stay fp32 and the losses stay finite."""
+    agent = Agent(compose_config("train", [f"agent.precision={precision}", "task=Hopper-v5", "agent.horizon=4"]),
+                  OBS, ACT, torch.device("cpu"), termination=True)
+    seen = set()
+    for module in agent.modules().values():
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Linear):
+                layer.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
+    metrics = {**agent.update_world_model(sequences()), **agent.update_actor_critic(torch.randn(B, OBS))}
+    assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}
+    assert all(torch.isfinite(v) for v in metrics.values())
+    for opt in (agent.model_opt, agent.actor_opt, agent.critic_opt):
+        for param, moments in opt.state.items():
+            assert param.dtype == param.grad.dtype == moments["exp_avg"].dtype == torch.float32
