@@ -1,5 +1,7 @@
-"""Replay buffer of real transitions, one ring per environment, sampled as sequences that
-never cross an episode boundary. Terminations (the episode ended in a state that has no
+"""Replay buffer of real transitions, one ring per environment, sampled as fixed-length windows
+with a mask of the steps that still belong to the window's first episode: every transition can
+be sampled at every position, so episodes shorter than the window (a Hopper that falls within
+16 steps) and the steps that end in a fall are trained on as often as any. Terminations (the episode ended in a state that has no
 future: the body fell) are kept apart from truncations (a time limit, or a staggered start).
 
 Persistence is append-only: each resume state writes only the steps added since the previous
@@ -45,21 +47,15 @@ class ReplayBuffer:
         return min(self.count, self.cap) * self.num_envs
 
     def sample_sequences(self, batch: int, length: int, rng: np.random.Generator, device) -> dict:
-        """`length` consecutive transitions of one episode: obs [B, D] and
-        next_obs [L, B, D], action [L, B, A], reward [L, B, 1], terminated [L, B, 1]."""
+        """`length` consecutive transitions from a uniform start: obs [B, D] and next_obs [L, B, D],
+        action [L, B, A], reward [L, B, 1], terminated [L, B, 1], and valid [L, B, 1]: 1 while the
+        step is of the start's episode (up to and including the step that ended it), 0 after."""
         oldest = max(0, self.count - self.cap)
         newest_start = self.count - length
         if newest_start < oldest:
             raise ValueError(f"buffer holds fewer than {length} steps per environment")
-        envs, starts = [], []
-        while len(starts) < batch:
-            e = rng.integers(0, self.num_envs, size=2 * batch)
-            s = rng.integers(oldest, newest_start + 1, size=2 * batch)
-            ok = self.episode[e, s % self.cap] == self.episode[e, (s + length - 1) % self.cap]
-            envs.extend(e[ok].tolist())
-            starts.extend(s[ok].tolist())
-        e = np.asarray(envs[:batch])[None]
-        idx = (np.asarray(starts[:batch])[None] + np.arange(length)[:, None]) % self.cap
+        e = rng.integers(0, self.num_envs, size=batch)[None]
+        idx = (rng.integers(oldest, newest_start + 1, size=batch)[None] + np.arange(length)[:, None]) % self.cap
         as_tensor = lambda x: torch.as_tensor(x, device=device)  # noqa: E731
         return {
             "obs": as_tensor(self.obs[e[0], idx[0]]),
@@ -67,6 +63,7 @@ class ReplayBuffer:
             "action": as_tensor(self.action[e, idx]),
             "reward": as_tensor(self.reward[e, idx][..., None]),
             "terminated": as_tensor(self.terminated[e, idx][..., None]),
+            "valid": as_tensor((self.episode[e, idx] == self.episode[e, idx[:1]]).astype(np.float32)[..., None]),
         }
 
     def sample_obs(self, batch: int, rng: np.random.Generator, device) -> torch.Tensor:

@@ -105,8 +105,10 @@ class WorldModel(nn.Module):
         loss against the stop-gradient encoding of the next observations), the reward head's loss
         and, with a termination head, binary cross-entropy of the predicted termination of each
         rolled-out next latent; each step weighted by rho^t, divided by the horizon. `batch` holds
-        obs [B, D], next_obs [L, B, D], action [L, B, A], reward [L, B, 1], terminated [L, B, 1]
-        and, multi-task, task [B]. `coefs` weighs "dynamics", "reward" and "termination".
+        obs [B, D], next_obs [L, B, D], action [L, B, A], reward [L, B, 1], terminated [L, B, 1],
+        optionally valid [L, B, 1] (a step past the end of the sequence's episode is left out of
+        every part: each step's loss is the mean over the sequences still in their episode) and,
+        multi-task, task [B]. `coefs` weighs "dynamics", "reward" and "termination".
         Returns (weighted loss, {"loss/<part>": unweighted part})."""
         task = batch.get("task")
         with torch.no_grad():
@@ -119,10 +121,15 @@ class WorldModel(nn.Module):
         for t in range(horizon):
             z, step_loss = self.dynamics.loss(z, batch["action"][t], targets[t], ctx)
             latents.append(z)
-            dynamics.append(step_loss.mean())
+            dynamics.append(step_loss)
         latents = torch.stack(latents)
-        per_step = lambda loss: (weights * loss.flatten(1).mean(1)).sum()  # noqa: E731  [L, B, ...] -> rho-weighted sum
-        parts = {"dynamics": (weights * torch.stack(dynamics)).sum(),
+        valid = batch.get("valid")
+        valid = torch.ones_like(batch["reward"]) if valid is None else valid
+        in_episode = valid.flatten(1) / valid.flatten(1).sum(1, keepdim=True).clamp(min=1)  # [L, B], rows sum to 1
+
+        def per_step(loss):  # [L, B, ...] -> the rho-weighted sum over steps of each step's mean in the episode
+            return (weights * (loss.flatten(2).mean(2) * in_episode).sum(1)).sum()
+        parts = {"dynamics": per_step(torch.stack(dynamics)),
                  "reward": per_step(self.reward_head.loss(self.reward_logits(latents[:-1], batch["action"], task),
                                                           batch["reward"]))}
         if self.termination_head is not None:

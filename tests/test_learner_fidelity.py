@@ -149,7 +149,7 @@ def test_imagined_return_stops_at_a_predicted_termination():
     assert torch.allclose(ret, plain, atol=1e-5)
 
 
-def test_buffer_keeps_terminations_apart_from_truncations():
+def test_buffer_keeps_terminations_apart_from_truncations_and_masks_what_follows_an_episode():
     buf = ReplayBuffer(2, 100, OBS, ACT)
     rng = np.random.default_rng(0)
     for t in range(6):  # env 0 falls at step 2; env 1 hits a time limit at step 3; obs tell env and step
@@ -157,10 +157,31 @@ def test_buffer_keeps_terminations_apart_from_truncations():
         obs = np.array([[t] * OBS, [100 + t] * OBS], np.float32)
         buf.add(obs, np.zeros((2, ACT)), np.zeros(2), obs + 1, terminated, truncated)
     assert buf.terminated[:, :6].tolist() == [[0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0]]
-    batch = buf.sample_sequences(64, 3, rng, "cpu")
-    falls = batch["obs"][:, 0] == 0  # env 0's sequence of steps 0..2, the only one ending in a fall
-    assert falls.any() and (batch["terminated"][-1, :, 0] == falls.float()).all()
-    assert batch["terminated"][:-1].sum() == 0  # a sequence never runs past a termination
+    batch = buf.sample_sequences(256, 3, rng, "cpu")
+    episode_end = {0: 2, 100: 3}  # last step of each env's first episode
+    for b, first in enumerate(batch["obs"][:, 0].int().tolist()):
+        env, start = first - first % 100, first % 100
+        steps = range(start, start + 3)
+        assert batch["terminated"][:, b, 0].tolist() == [float(env == 0 and s == 2) for s in steps]
+        in_first = start <= episode_end[env]
+        assert batch["valid"][:, b, 0].tolist() == [float(s <= episode_end[env] or not in_first) for s in steps]
+    assert (batch["valid"][0] == 1).all() and (batch["valid"] == 0).any()
+    assert (batch["terminated"] * batch["valid"]).sum() == batch["terminated"].sum()  # a fall is inside its window
+
+
+def test_world_model_loss_ignores_the_steps_after_an_episode_ended():
+    wm = WorldModel(compose_config("train", ["task=Hopper-v5"]), OBS, ACT, termination=True)
+    batch = sequences(horizon=6)
+    batch["valid"] = (torch.arange(6)[:, None, None] < torch.randint(1, 7, (1, B, 1))).float()
+    loss, parts = wm.sequence_loss(batch, 0.9, {"dynamics": 1.0, "reward": 1.0, "termination": 1.0})
+    after = batch["valid"] == 0
+    changed = {**batch, "next_obs": torch.where(after, torch.randn_like(batch["next_obs"]), batch["next_obs"]),
+               "action": torch.where(after, -batch["action"], batch["action"]),
+               "reward": torch.where(after, batch["reward"] + 5, batch["reward"]),
+               "terminated": torch.where(after, 1 - batch["terminated"], batch["terminated"])}
+    assert torch.allclose(loss, wm.sequence_loss(changed, 0.9, {"dynamics": 1.0, "reward": 1.0, "termination": 1.0})[0])
+    everything = {**changed, "valid": torch.ones_like(batch["valid"])}
+    assert not torch.allclose(loss, wm.sequence_loss(everything, 0.9, {"dynamics": 1.0, "reward": 1.0, "termination": 1.0})[0])
 
 
 def test_termination_head_learns_when_the_hopper_falls(tmp_path):
