@@ -3,7 +3,7 @@ switched back (or to PWM's own value), one seed per cell, next to the default. E
 labelled learning-benchmark run (benchmarks/learning.py), so it is resumable the same way and
 finished cells are skipped.
 
-    python benchmarks/ablation.py [--agent-steps 30000] [--seeds 1] [--cells default no-entropy ...]
+    python benchmarks/ablation.py [--agent-steps 30000] [--seeds 1] [--cells default no-entropy ...] [--tasks Hopper-v5]
 """
 import argparse
 import sys
@@ -18,7 +18,7 @@ from learning import RECIPE, agent_steps_per_epoch, finished_run, plan  # noqa: 
 
 # label -> (tasks, variants, pwm-train overrides); "default" is the learner as shipped.
 CELLS = {
-    "default": (["cartpole-swingup", "pendulum-swingup"], ["mlp", "flow-heun-k2"], []),
+    "default": (["cartpole-swingup", "pendulum-swingup", "Hopper-v5"], ["mlp", "flow-heun-k2"], []),
     "wm-3-steps": (["cartpole-swingup"], ["mlp", "flow-heun-k2"], ["agent.model_horizon=3", "agent.rho=0.5", "agent.batch_size=256"]),
     "rho-0.99": (["cartpole-swingup"], ["mlp"], ["agent.rho=0.99"]),
     "critic-1-pass": (["cartpole-swingup"], ["mlp"], ["agent.critic_iterations=1"]),
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--agent-steps", type=int, default=30_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--tasks", nargs="+", help="only these of each cell's tasks (default: all of them)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/ablation"))
@@ -49,6 +50,7 @@ def main() -> None:
     for label in args.cells:
         tasks, variants, overrides = CELLS[label]
         epochs = args.agent_steps // agent_steps_per_epoch([*RECIPE, *overrides])
+        tasks = [t for t in tasks if not args.tasks or t in args.tasks]
         cell = argparse.Namespace(agent_steps=args.agent_steps, tasks=tasks, variants=variants, seeds=args.seeds,
                                   variants_everywhere=True, out=args.out, label=label,
                                   overrides=[o.format(epochs=epochs) for o in overrides])
