@@ -5,7 +5,6 @@ the same task, size and dynamics.
 
 The workflow passes one record per planned policy: (task_set, task, size, variant, seed), its
 folder, planned epochs and evaluation files."""
-import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -13,24 +12,19 @@ import numpy as np
 import pandas as pd
 
 from pwm.results import files as rundir
-from pwm.results import health
+from pwm.results.collect import folder_outcome, read_folder
 from pwm.results.schemas import MULTITASK, MULTITASK_SUMMARY
 from pwm.report.stats import difference_interval, mean_interval, verdict
 from pwm.pipeline.tasks import max_return
 
 
-def policy_rows(records: Iterable[Mapping], now: float, stale_after_minutes: float) -> pd.DataFrame:
+def policy_rows(records: Iterable[Mapping], now: float, settings: Mapping) -> pd.DataFrame:
     """One row per planned policy: outcome and final evaluated return (NaN until evaluated)."""
     rows = []
     for r in records:
         folder = Path(r["run_dir"])
-        try:
-            status, note = rundir.read_status(folder), ""
-        except rundir.UnreadableFile as err:
-            status, note = None, str(err)
-        mtime = (folder / "metrics.parquet").stat().st_mtime if (folder / "metrics.parquet").exists() else None
-        age = now - health.heartbeat(status, mtime) if status else float("nan")
-        state = "unknown" if note else health.status_outcome(status, age, 60 * stale_after_minutes, socket.gethostname())[0]
+        status, _, age, unreadable = read_folder(folder, now)
+        state, note = folder_outcome(status, age, unreadable, settings)
         evals = pd.concat([pd.read_parquet(p) for p in r["evaluations"]]) if r["evaluations"] else pd.DataFrame()
         summary = rundir.evaluation_summary(evals, r["epochs"])
         norm = max_return(r["task"])
@@ -81,7 +75,7 @@ def summarize(rows: pd.DataFrame, single_runs: pd.DataFrame, level: float, resam
 def aggregate_multitask(records: Iterable[Mapping], runs: pd.DataFrame, outputs: Mapping[str, str],
                         settings: Mapping, now: float) -> dict[str, pd.DataFrame]:
     """Write multitask.parquet and multitask_summary.parquet to `outputs`."""
-    rows = with_single_task(policy_rows(records, now, settings["stale_after_minutes"]), runs)
+    rows = with_single_task(policy_rows(records, now, settings), runs)
     tables = {"multitask": rows,
               "summary": summarize(rows, runs, settings["confidence_level"], settings["bootstrap_resamples"])}
     for name, table in tables.items():

@@ -112,6 +112,14 @@ def read_folder(folder: Path, now: float) -> tuple[dict | None, Path | None, flo
     return status, path, age, unreadable
 
 
+def folder_outcome(status: dict | None, age_s: float, unreadable: list, settings: Mapping) -> tuple[str, str]:
+    """(outcome, note) of a folder outside the sweep's logs (multi-task world models and policies):
+    unknown when its status.json is unreadable, else what the status says (health.status_outcome)."""
+    if status is None and unreadable:
+        return "unknown", unreadable[0][1]
+    return health.status_outcome(status, age_s, 60 * settings["stale_after_minutes"], socket.gethostname())
+
+
 def read_metrics(path: Path | None, outcome: str, note: str, unreadable: list) -> tuple[metrics.Metrics, str]:
     """The folder's metrics (with the pace of a running run); an unreadable file is noted."""
     if path:
@@ -167,8 +175,7 @@ def collect_multitask(layout: Layout, settings: Mapping, now: float) -> tuple[pd
     for found in layout.multitask_folders():
         status, path, age, bad = read_folder(found["folder"], now)
         unreadable += bad
-        outcome, note = ("unknown", bad[0][1]) if status is None and bad else health.status_outcome(
-            status, age, 60 * settings["stale_after_minutes"], socket.gethostname())
+        outcome, note = folder_outcome(status, age, bad, settings)
         m, note = read_metrics(path, outcome, note, unreadable)
         status = status or {}
         epochs = planned_epochs(None, status, m)
