@@ -1,8 +1,9 @@
 """Replay buffer of real transitions, one ring per environment, sampled as fixed-length windows
 with a mask of the steps that still belong to the window's first episode: every transition can
 be sampled at every position, so episodes shorter than the window (a Hopper that falls within
-16 steps) and the steps that end in a fall are trained on as often as any. Terminations (the episode ended in a state that has no
-future: the body fell) are kept apart from truncations (a time limit, or a staggered start).
+16 steps) and the steps that end in a fall are trained on as often as any. Terminations (the
+episode ended in a state that has no future: the body fell) are kept apart from truncations (a
+time limit, or a staggered start).
 
 Persistence is append-only: each resume state writes only the steps added since the previous
 one, as a chunk file `buffer/<first step>-<end step>.npz` in the run folder, and records a small
