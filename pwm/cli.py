@@ -3,9 +3,9 @@ outside the paths given. Exit codes of pwm-train, pwm-mt-world-model and pwm-mt-
 3 diverged, 73 run directory locked by another trainer, 75 interrupted by SIGTERM / SIGINT /
 SIGUSR1 after writing a checkpoint (rerun the same command to resume)."""
 import logging
-import os
 import signal
 import sys
+import tempfile
 import traceback
 import warnings
 from pathlib import Path
@@ -180,8 +180,11 @@ def _check_writable(path: Path) -> None:
     if path.is_dir():
         raise IsADirectoryError(f"out {path} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(path.parent, os.W_OK):
-        raise PermissionError(f"out {path}: cannot write into {path.parent}")
+    try:  # a probe that leaves nothing behind says why (read-only file system, permissions, quota)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as err:
+        raise PermissionError(f"out {path}: cannot write into {path.parent}: {err.strerror or err}") from None
 
 
 def preflight_main(argv: list[str] | None = None, name: str = "preflight") -> int:

@@ -20,3 +20,12 @@ def bin_path(name: str) -> str:
 
 def run_cli(name: str, args: list[str], timeout=300, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([bin_path(name), *args], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def run_cli_read_only(name: str, args: list[str], read_only: Path, timeout=300) -> subprocess.CompletedProcess:
+    """A console script run while `read_only` (an existing folder) is a read-only file system: a
+    fresh empty tmpfs mounted read-only over it in a private mount namespace (util-linux's
+    unshare, as root or in an unprivileged user namespace), so that root is refused too."""
+    mount = 'mount -t tmpfs -o ro none "$0" && exec "$@"'
+    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, str(read_only),
+                           bin_path(name), *args], capture_output=True, text=True, timeout=timeout)

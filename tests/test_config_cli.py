@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cli_helpers import TINY, bin_path, run_cli
+from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
 
 
 @pytest.mark.parametrize("override,expected", [
@@ -77,6 +77,13 @@ def test_run_dir_that_cannot_be_a_folder_is_one_line_and_exit_2(tmp_path):
         result = run_cli("pwm-train", [f"run_dir={run_dir}"], timeout=120)
         assert result.returncode == 2 and f"run_dir={run_dir}:" in result.stderr and "Traceback" not in result.stderr
     assert a_file.read_text() == "x"
+
+
+def test_run_dir_on_a_read_only_file_system_is_one_line_and_exit_2(tmp_path):
+    result = run_cli_read_only("pwm-train", [f"run_dir={tmp_path / 'run'}"], tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"invalid configuration: run_dir={tmp_path / 'run'}: Read-only file system"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_damaged_run_folder_files(tmp_path):

@@ -2,7 +2,7 @@
 leaving files behind."""
 import pytest
 
-from cli_helpers import TINY, run_cli
+from cli_helpers import TINY, run_cli, run_cli_read_only
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,14 @@ def test_bad_eval_input_is_one_line_and_exit_2(run, tmp_path, case):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_eval_out_on_a_read_only_file_system_is_one_line_and_exit_2(run, tmp_path):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    out = read_only / "e.parquet"
+    result = run_cli_read_only("pwm-eval", [f"checkpoint={run / 'final/checkpoint.pt'}", f"out={out}", "episodes=1"],
+                               read_only, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"pwm-eval: out {out}: cannot write into {read_only}: Read-only file system"
+    assert "episode" not in result.stderr.lower()  # refused before any episode ran
