@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import pytest
+import torch
 
 from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
 
@@ -25,6 +26,8 @@ from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
     ("agent.gamma=2.0", "agent.gamma=2.0 is not allowed; it must be in (0, 1]"),
     ("model.vmin=10", "model.vmin=10.0 must be below model.vmax=10.0"),
     ("device=gpu", "device='gpu' is not allowed; use cpu, cuda or cuda:N"),
+    pytest.param("device=cuda", "device='cuda': this machine has no CUDA device; use device=cpu",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")),
     ("agent.random_steps=0", "agent.random_steps=0 with env.steps_per_epoch=8 leaves 8 steps per environment"),
     ("agent.rollout_start=real", "agent.rollout_start='real' is not allowed; choose one of: buffer, env"),
     ("agent.precision=fp16", "agent.precision='fp16' is not allowed; choose one of: fp32, bf16"),
