@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU check, in one go, on a machine with CUDA (CI never has one): update-step speed per size
-# and dtype on the GPU, then a short CUDA training run interrupted by SIGUSR1 and resumed (the
+# The GPU check, in one go, on a machine with CUDA (CI never has one): update-step speed per size,
+# dtype and Adam kernel on the GPU, then a short CUDA training run interrupted by SIGUSR1 and resumed (the
 # resume state is loaded on the CPU and moved: RNG states stay byte tensors), compared with the
 # same run uninterrupted, then pwm-eval on the GPU. Prints every figure; exits non-zero on failure.
 #   benchmarks/gpu_check.sh [OUT_DIR]
@@ -13,7 +13,7 @@ mkdir -p "$out"
 "$bin/python" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print('device:', torch.cuda.get_device_name())"
 
 echo "== update step on cuda (batch 256, horizon 16) =="
-"$bin/python" benchmarks/update_step.py --device cuda --sizes 1M 5M 48M --dtypes fp32 bf16 --repeats 5
+"$bin/python" benchmarks/update_step.py --device cuda --sizes 1M 5M 48M --dtypes fp32 bf16 --adam foreach fused --repeats 5
 
 echo "== CUDA run: uninterrupted vs SIGUSR1 at epoch 6 and resumed =="
 args=(task=cartpole-swingup size=5M device=cuda seed=1 epochs=12 checkpoint_every=4 env.num_envs=4

@@ -2,7 +2,8 @@
 horizon 16) per size, fp32 and `agent.precision=bf16` (autocast); print achieved GFLOP/s (FLOPs counted by torch)
 and the ratio to this machine's fp32 matmul GFLOP/s, measured in the same run.
 
-    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--dtypes fp32 bf16] [--device cpu|cuda] [--repeats 3] [--threads 1]
+    python benchmarks/update_step.py [--sizes 1M 5M 48M] [--dtypes fp32 bf16] [--adam foreach fused]
+                                     [--device cpu|cuda] [--repeats 3] [--threads 1]
 
 Runs at one torch thread by default, as training does: on a shared machine more threads mix
 other processes' load into the figures. The matmul peak is measured at the same thread count.
@@ -54,17 +55,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    parser.add_argument("--adam", nargs="+", default=["foreach"], choices=["foreach", "fused"], help="agent.adam")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (training uses 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     peak = matmul_gflops(device)
     print(f"device {device}, torch threads {torch.get_num_threads()}, fp32 matmul {peak:.1f} GFLOP/s")
-    print(f"{'size':>5} {'dtype':>5} {'update':>12} {'ms':>9} {'GFLOP':>8} {'GFLOP/s':>8} {'of matmul':>9}")
-    for size, dtype in itertools.product(args.sizes, args.dtypes):
+    print(f"{'size':>5} {'dtype':>5} {'adam':>7} {'update':>12} {'ms':>9} {'GFLOP':>8} {'GFLOP/s':>8} {'of matmul':>9}")
+    for size, dtype, adam in itertools.product(args.sizes, args.dtypes, args.adam):
         cfg = compose_config("train", [f"size={size}", f"device={args.device}", f"agent.batch_size={BATCH}",
                                        f"agent.horizon={HORIZON}", f"agent.model_horizon={HORIZON}",
-                                       f"agent.precision={dtype}"])
+                                       f"agent.precision={dtype}", f"agent.adam={adam}"])
         agent = Agent(cfg, OBS_DIM, ACTION_DIM, device)
         batch = {"obs": torch.randn(BATCH, OBS_DIM, device=device),
                  "next_obs": torch.randn(HORIZON, BATCH, OBS_DIM, device=device),
@@ -76,7 +78,7 @@ def main() -> None:
         for name, fn in updates.items():
             seconds, gflop = time_update(fn, device, args.repeats)
             rate = gflop / seconds
-            print(f"{size:>5} {dtype:>5} {name:>12} {seconds * 1e3:9.1f} {gflop:8.1f} {rate:8.1f} {rate / peak:9.2f}")
+            print(f"{size:>5} {dtype:>5} {adam:>7} {name:>12} {seconds * 1e3:9.1f} {gflop:8.1f} {rate:8.1f} {rate / peak:9.2f}")
 
 
 if __name__ == "__main__":

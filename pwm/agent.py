@@ -30,14 +30,21 @@ def set_decayed_lr(optimizer: torch.optim.Optimizer, initial: float, final: floa
     return lr
 
 
+def adam(params, agent_cfg, **hyper) -> torch.optim.Adam:
+    """Adam in the implementation `agent.adam` names: torch's multi-tensor (`foreach`) kernels, or
+    its `fused` kernel (one kernel per parameter group: fewer launches on a GPU)."""
+    fused = agent_cfg.adam == "fused"
+    return torch.optim.Adam(params, foreach=not fused, fused=fused, **hyper)
+
+
 def world_model_optimizer(world_model: nn.Module, agent_cfg) -> torch.optim.Adam:
     """Adam over the world model, the encoder at `encoder_lr_scale` times the model lr (TD-MPC2's 0.3)."""
     a = agent_cfg
     encoder = list(world_model.encoder.parameters())
     ids = {id(p) for p in encoder}
     rest = [p for p in world_model.parameters() if id(p) not in ids]
-    return torch.optim.Adam([{"params": encoder, "lr_scale": a.encoder_lr_scale, "lr": a.model_lr * a.encoder_lr_scale},
-                             {"params": rest, "lr_scale": 1.0}], lr=a.model_lr, foreach=True)
+    return adam([{"params": encoder, "lr_scale": a.encoder_lr_scale, "lr": a.model_lr * a.encoder_lr_scale},
+                 {"params": rest, "lr_scale": 1.0}], a, lr=a.model_lr)
 
 
 class Actor(nn.Module):
@@ -144,8 +151,8 @@ class Agent:
         self.return_scale = torch.ones((), device=device)  # running 5-95% range of imagined returns
         self.critic_params, self.target_params = list(self.critics.parameters()), list(self.target_critics.parameters())
         self.model_opt = world_model_optimizer(self.world_model, a)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=a.actor_lr, betas=tuple(a.actor_betas), foreach=True)
-        self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=a.critic_lr, betas=tuple(a.critic_betas), foreach=True)
+        self.actor_opt = adam(self.actor.parameters(), a, lr=a.actor_lr, betas=tuple(a.actor_betas))
+        self.critic_opt = adam(self.critics.parameters(), a, lr=a.critic_lr, betas=tuple(a.critic_betas))
 
     # --- acting -------------------------------------------------------------------------
     @torch.no_grad()

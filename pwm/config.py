@@ -21,6 +21,7 @@ REWARD_HEADS = ("twohot", "scalar")
 TERMINATION_MODES = ("auto", "on", "off")
 ROLLOUT_STARTS = ("buffer", "env")
 PRECISIONS = ("fp32", "bf16")
+ADAM_IMPLEMENTATIONS = ("foreach", "fused")
 
 
 class ConfigError(ValueError):
@@ -92,6 +93,7 @@ class AgentConfig:
     return_scale_tau: float = 0.01  # rate of the running 5-95% range of imagined returns that scales the actor loss
     random_steps: int = 5000  # env steps with random actions before learning (uniform; tanh of the noise below when colored)
     precision: str = "fp32"  # fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam stay fp32)
+    adam: str = "foreach"  # foreach | fused: torch's multi-tensor Adam, or its fused kernel (same math, other rounding)
     noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
     warmup_updates: int = 200  # world-model updates once the random data is in
     buffer_capacity: int = 1_000_000  # transitions kept, over all environments
@@ -125,7 +127,7 @@ class TrainConfig(LoopConfig):
 class PretrainConfig(LoopConfig):
     """Offline multi-task world model: TD-MPC2's loss on the chunk files in `data`. Of `agent`,
     the world-model keys apply (batch_size, model_horizon, rho, *_coef, model_lr, final_lr,
-    model_grad_clip)."""
+    model_grad_clip, precision, adam)."""
     tasks: List[str] = field(default_factory=list)  # the task set, in the order of its embedding rows
     data: List[str] = field(default_factory=list)  # chunk files, or directories of *.pt chunk files
     data_task_ids: List[str] = field(default_factory=list)  # names of the data's task ids; empty: MT30 order
@@ -335,6 +337,7 @@ def _validate_learning(c) -> None:
     if not 0 <= a.noise_beta <= 2:
         raise ConfigError(f"agent.noise_beta={a.noise_beta!r} is not allowed; it must be in [0, 2] (0 white, 1 pink, 2 red)")
     _one_of("agent.precision", a.precision, PRECISIONS)
+    _one_of("agent.adam", a.adam, ADAM_IMPLEMENTATIONS)
     if not c.model.vmin < c.model.vmax:
         raise ConfigError(f"model.vmin={c.model.vmin!r} must be below model.vmax={c.model.vmax!r}")
 

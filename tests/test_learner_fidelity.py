@@ -276,3 +276,21 @@ def test_precision_sets_the_dtype_of_the_updates_forward_passes_only(precision):
     for opt in (agent.model_opt, agent.actor_opt, agent.critic_opt):
         for param, moments in opt.state.items():
             assert param.dtype == param.grad.dtype == moments["exp_avg"].dtype == torch.float32
+
+
+def test_fused_adam_takes_the_same_steps_as_the_default_up_to_rounding():
+    """agent.adam=fused: torch's fused kernel in every optimiser, and after a few updates of both
+    kinds the weights equal the multi-tensor default's to float rounding (same math)."""
+    weights = {}
+    for impl in ("foreach", "fused"):
+        torch.manual_seed(0)
+        agent = Agent(compose_config("train", [f"agent.adam={impl}", "task=Hopper-v5", "agent.horizon=4",
+                                               "agent.critic_iterations=1"]), OBS, ACT, torch.device("cpu"),
+                      termination=True)
+        assert all(opt.defaults["fused"] is (impl == "fused") for opt in (agent.model_opt, agent.actor_opt, agent.critic_opt))
+        torch.manual_seed(1)
+        for _ in range(3):
+            agent.update_world_model(sequences())
+            agent.update_actor_critic(torch.randn(B, OBS))
+        weights[impl] = torch.cat([p.detach().flatten() for m in agent.modules().values() for p in m.parameters()])
+    torch.testing.assert_close(weights["fused"], weights["foreach"], rtol=0, atol=1e-4)
