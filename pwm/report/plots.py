@@ -29,7 +29,9 @@ def count_label(n: float) -> str:
 
 
 def ordered_variants(names) -> list[str]:
-    return sorted(set(names), key=lambda n: (Variant.parse(n).kind != "mlp", Variant.parse(n)))
+    """The distinct variant names, mlp first (unique() first: iterating a long arrow-backed column
+    value by value costs ~1 us per value)."""
+    return sorted(pd.Series(names).unique(), key=lambda n: (Variant.parse(n).kind != "mlp", Variant.parse(n)))
 
 
 def variant_style(name: str) -> dict:
