@@ -36,9 +36,9 @@ diff = max((a["actor"][k] - b["actor"][k]).abs().max().item() for k in a["actor"
 print(f"resumed vs uninterrupted on CUDA: max |actor weight difference| = {diff:.3g} (0 = bit-identical)")
 EOF
 
-echo "== CUDA run with agent.precision=bf16 (autocast) =="
+echo "== CUDA run with agent.precision=bf16 (autocast) and agent.adam=fused =="
 rm -rf "$out/bf16"
-"$bin/pwm-train" run_dir="$out/bf16" "${args[@]}" agent.precision=bf16 2> "$out/bf16.log"
+"$bin/pwm-train" run_dir="$out/bf16" "${args[@]}" agent.precision=bf16 agent.adam=fused 2> "$out/bf16.log"
 tail -n 1 "$out/bf16.log"
 
 echo "== pwm-eval on cuda =="
