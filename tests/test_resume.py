@@ -203,6 +203,18 @@ def test_colored_exploration_noise_resumes_bit_identically(tmp_path):
     assert a["noise"]["position"] == b["noise"]["position"] > 0
 
 
+def test_fused_adam_resumes_bit_identically(tmp_path):
+    """agent.adam=fused keeps its step counters with the parameters: its state round-trips too."""
+    (a, b), _ = whole_and_interrupted(tmp_path, ["agent.adam=fused"])
+    for opt in ("model_opt", "actor_opt", "critic_opt"):
+        assert a["agent"][opt]["param_groups"][0]["fused"] is True
+        for key, s in a["agent"][opt]["state"].items():
+            for name in ("step", "exp_avg", "exp_avg_sq"):
+                assert torch.equal(s[name], b["agent"][opt]["state"][key][name]), f"{opt} {key} {name}"
+    for name, tensor in a["agent"]["actor"].items():
+        assert torch.equal(tensor, b["agent"]["actor"][name]), name
+
+
 def test_a_failed_write_fails_the_run_cleanly_and_the_next_run_resumes(reference, tmp_path):
     """A full disk, emulated by a 1 MB file-size limit: the checkpoint write fails, the temporary
     file is removed, the status says failed with the reason, exit 1; then a run with room resumes
