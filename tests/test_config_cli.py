@@ -32,6 +32,8 @@ from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
     ("agent.rollout_start=real", "agent.rollout_start='real' is not allowed; choose one of: buffer, env"),
     ("agent.precision=fp16", "agent.precision='fp16' is not allowed; choose one of: fp32, bf16"),
     ("model.termination=maybe", "model.termination='maybe' is not allowed; choose one of: auto, on, off"),
+    ("agent.adam=sgd", "agent.adam='sgd' is not allowed; choose one of: foreach, fused"),
+    ("agent.greedy_envs=16", "agent.greedy_envs=16 is not allowed; it must be in [0, env.num_envs) = [0, 16)"),
 ])
 def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):
     run_dir = tmp_path / "run"
