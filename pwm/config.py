@@ -380,6 +380,9 @@ def validate_train(c: TrainConfig) -> None:
     if not 0 <= a.greedy_envs < c.env.num_envs:
         raise ConfigError(f"agent.greedy_envs={a.greedy_envs!r} is not allowed; it must be in [0, env.num_envs) = "
                           f"[0, {c.env.num_envs}): at least one environment keeps exploring")
+    if a.greedy_envs and a.rollout_start == "env":
+        raise ConfigError(f"agent.greedy_envs={a.greedy_envs} needs agent.rollout_start=buffer: with env the "
+                          "environments are stepped by the actor update's own samples")
     if a.rollout_start == "env" and c.env.steps_per_epoch != a.horizon * a.actor_updates_per_epoch:
         raise ConfigError(f"agent.rollout_start=env steps the environments during the actor updates: "
                           f"env.steps_per_epoch={c.env.steps_per_epoch} must equal agent.horizon x "

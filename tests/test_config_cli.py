@@ -34,10 +34,12 @@ from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
     ("model.termination=maybe", "model.termination='maybe' is not allowed; choose one of: auto, on, off"),
     ("agent.adam=sgd", "agent.adam='sgd' is not allowed; choose one of: foreach, fused"),
     ("agent.greedy_envs=16", "agent.greedy_envs=16 is not allowed; it must be in [0, env.num_envs) = [0, 16)"),
+    pytest.param("agent.greedy_envs=2 agent.rollout_start=env env.steps_per_epoch=32",
+                 "agent.greedy_envs=2 needs agent.rollout_start=buffer", id="greedy-with-env-rollouts"),
 ])
 def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):
     run_dir = tmp_path / "run"
-    result = run_cli("pwm-train", [f"run_dir={run_dir}", override], timeout=120)
+    result = run_cli("pwm-train", [f"run_dir={run_dir}", *override.split()], timeout=120)
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not run_dir.exists()
