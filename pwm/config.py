@@ -94,6 +94,7 @@ class AgentConfig:
     random_steps: int = 5000  # env steps with random actions before learning (uniform; tanh of the noise below when colored)
     precision: str = "fp32"  # fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam stay fp32)
     adam: str = "foreach"  # foreach | fused: torch's multi-tensor Adam, or its fused kernel (same math, other rounding)
+    policy_average_rate: float = 0.01  # Polyak rate of the checkpointed policy (encoder + actor) per actor update; 0: the live weights
     greedy_envs: int = 0  # training environments acting without noise (deterministic policy) after the random phase
     noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
     warmup_updates: int = 200  # world-model updates once the random data is in
@@ -337,6 +338,9 @@ def _validate_learning(c) -> None:
         raise ConfigError(f"agent.lam={a.lam!r} is not allowed; it must be in [0, 1]")
     if not 0 <= a.noise_beta <= 2:
         raise ConfigError(f"agent.noise_beta={a.noise_beta!r} is not allowed; it must be in [0, 2] (0 white, 1 pink, 2 red)")
+    if not 0 <= a.policy_average_rate <= 1:
+        raise ConfigError(f"agent.policy_average_rate={a.policy_average_rate!r} is not allowed; it must be in [0, 1] "
+                          "(0: checkpoints hold the live policy)")
     _one_of("agent.precision", a.precision, PRECISIONS)
     _one_of("agent.adam", a.adam, ADAM_IMPLEMENTATIONS)
     if not c.model.vmin < c.model.vmax:

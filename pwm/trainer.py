@@ -135,7 +135,7 @@ class Trainer(EpochLoop):
     def weights(self) -> dict:
         return {"config": to_yaml(self.cfg), "epoch": self.epoch, "env_steps": self.epoch * self.env_steps_per_epoch,
                 "obs_dim": self.obs_dim, "action_dim": self.action_dim,
-                "world_model": self.agent.world_model.state_dict(), "actor": self.agent.actor.state_dict()}
+                "world_model": self.agent.world_model.state_dict(), **self.agent.policy_weights()}
 
     def extra_state(self) -> dict:
         return {"agent": self.agent.state_dict(), "buffer": self.buffer.write_chunks(self.buffer_dir),

@@ -48,10 +48,10 @@ class TaskPolicyTrainer(EpochLoop):
                 "wall_s": self.wall_before + time.monotonic() - started, **self.agent.learning_rates(), **row}
 
     def weights(self) -> dict:
-        """Self-contained for pwm-eval: the world model (as fine-tuned), its task set, the actor."""
+        """Self-contained for pwm-eval: the world model (as fine-tuned), its task set, the policy."""
         return {"kind": "multitask-policy", "config": to_yaml(self.cfg), "epoch": self.epoch,
                 "world_model_config": self.wm_weights["config"], "task_set": self.task_set.to_dict(),
-                "world_model": self.agent.world_model.state_dict(), "actor": self.agent.actor.state_dict()}
+                "world_model": self.agent.world_model.state_dict(), **self.agent.policy_weights()}
 
     def extra_state(self) -> dict:
         return {"agent": self.agent.state_dict(), "rng": self.rng.bit_generator.state}
