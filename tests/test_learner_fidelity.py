@@ -9,8 +9,9 @@ from scipy.stats import mannwhitneyu
 
 from pwm.agent import Actor, Agent, decayed_lr
 from pwm.buffer import ReplayBuffer
-from pwm.config import compose_config, uses_termination
+from pwm.config import compose_config, to_yaml, uses_termination
 from pwm.dynamics import FlowDynamics
+from pwm.evaluate import Policy
 from pwm.math import lambda_returns
 from pwm.trainer import Trainer, staggered_cuts
 from pwm.world_model import WorldModel
@@ -113,6 +114,35 @@ def test_learning_rates_do_not_depend_on_the_run_budget():
     assert short.learning_rates() == long.learning_rates()
     assert decayed_lr(5e-4, 1e-5, 0, 15000) == 5e-4
     assert decayed_lr(5e-4, 1e-5, 15000, 15000) == pytest.approx(1e-5) == decayed_lr(5e-4, 1e-5, 40000, 15000)
+
+
+def flat_params(module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+@pytest.mark.parametrize("rate", [0.3, 0.0])
+def test_checkpoints_hold_the_polyak_average_of_the_policy_or_with_rate_0_the_live_one(rate):
+    """agent.policy_average_rate: the first actor update copies the live encoder and actor, each
+    later one moves the average towards them by max(rate, 10 / (n + 10)) after n updates; a
+    checkpoint's policy (what pwm-eval acts with) is that average. Rate 0: the live weights."""
+    torch.manual_seed(0)
+    cfg = compose_config("train", [f"agent.policy_average_rate={rate}", "agent.horizon=4", "agent.critic_iterations=1"])
+    agent = Agent(cfg, OBS, ACT, torch.device("cpu"))
+    expected = None
+    for n in range(28):  # the fixed rate 0.3 takes over from 10 / (n + 10) after n = 23
+        agent.update_world_model(sequences())
+        agent.update_actor_critic(torch.randn(B, OBS))
+        live = torch.cat([flat_params(agent.world_model.encoder), flat_params(agent.actor)])
+        expected = live.clone() if expected is None else expected.lerp(live, max(rate, 10 / (n + 10)))
+    weights = {"config": to_yaml(cfg), "epoch": 1, "env_steps": 1, "obs_dim": OBS, "action_dim": ACT,
+               "world_model": agent.world_model.state_dict(), **agent.policy_weights()}
+    policy = Policy(weights)
+    acted = torch.cat([flat_params(policy.world_model.encoder), flat_params(policy.actor)])
+    if rate:
+        torch.testing.assert_close(acted, expected, rtol=0, atol=1e-6)
+        assert not torch.allclose(acted, live), "the checkpoint holds the live policy, not the average"
+    else:
+        assert torch.equal(acted, live) and agent.policy_average is None
 
 
 def test_termination_head_is_on_exactly_for_tasks_that_can_terminate():

@@ -58,7 +58,7 @@ def assert_identical(a_dir, b_dir):
     (agent_a, metrics_a), (agent_b, metrics_b) = final_state(a_dir), final_state(b_dir)
     pd.testing.assert_frame_equal(metrics_a, metrics_b, check_exact=True)
     assert len(metrics_b) == EPOCHS and metrics_b["epoch"].tolist() == list(range(1, EPOCHS + 1))
-    for module in ("world_model", "actor", "critics", "target_critics"):
+    for module in ("world_model", "actor", "critics", "target_critics", "policy_average"):
         for name, tensor in agent_a[module].items():
             assert torch.equal(tensor, agent_b[module][name]), f"{module}.{name} differs"
     for opt in ("model_opt", "actor_opt", "critic_opt"):
