@@ -8,7 +8,6 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 from pwm.layers import count_params, init_weights, mlp
 from pwm.math import lambda_returns
@@ -94,7 +93,7 @@ class Actor(nn.Module):
         self.log_std.clamp_(self.log_std_min, self.log_std_max)
 
 
-class PolicyAverage(AveragedModel):
+class PolicyAverage(nn.Module):
     """Polyak-Ruppert average of the policy's weights (encoder + actor), the policy a checkpoint
     holds. Why: late in a run the live policy still moves between checkpoints while its return
     barely changes (cartpole-swingup, 1M MLP, seed 2, checkpoints 25 epochs apart after 100k agent
@@ -103,19 +102,27 @@ class PolicyAverage(AveragedModel):
 
     Each actor update moves the average towards the live weights by max(rate, 10 / (n + 10)) after
     n updates: the first update copies them, then it averages about the last 10% of the updates so
-    far, and from n = 10 / rate - 10 on a fixed Polyak rate (the last ~1/rate updates)."""
+    far, and from n = 10 / rate - 10 on a fixed Polyak rate (the last ~1/rate updates). Written
+    out rather than torch's AveragedModel, whose update reads its counter on the host: a device
+    synchronisation per actor update on a GPU."""
 
     def __init__(self, encoder: nn.Module, actor: nn.Module, rate: float):
-        self.rate = rate
-        super().__init__(nn.ModuleDict({"encoder": encoder, "actor": actor}), multi_avg_fn=self._average)
+        super().__init__()
+        self.encoder, self.actor = (copy.deepcopy(m).requires_grad_(False) for m in (encoder, actor))
+        self.rate, self.updates = rate, 0
 
-    def _average(self, averaged: list, live: list, n: torch.Tensor) -> None:
-        weight = torch.clamp(10.0 / (n + 10.0), min=self.rate)  # on the weights' device: no host sync
-        for avg, new in zip(averaged, live):
-            avg.lerp_(new, weight)
-
+    @torch.no_grad()
     def step(self, encoder: nn.Module, actor: nn.Module) -> None:
-        self.update_parameters(nn.ModuleDict({"encoder": encoder, "actor": actor}))
+        weight = max(self.rate, 10 / (self.updates + 10))
+        for averaged, live in zip(self.parameters(), [*encoder.parameters(), *actor.parameters()], strict=True):
+            averaged.lerp_(live, weight)
+        self.updates += 1
+
+    def get_extra_state(self) -> dict:
+        return {"updates": self.updates}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.updates = state["updates"]
 
 
 class Critics(nn.Module):
@@ -173,7 +180,7 @@ class Agent:
         self.actor.to(device)
         self.critics.to(device)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
-        self.policy_average = (PolicyAverage(self.world_model.encoder, self.actor, a.policy_average_rate).requires_grad_(False)
+        self.policy_average = (PolicyAverage(self.world_model.encoder, self.actor, a.policy_average_rate)
                                if a.policy_average_rate else None)
         self.return_scale = torch.ones((), device=device)  # running 5-95% range of imagined returns
         self.critic_params, self.target_params = list(self.critics.parameters()), list(self.target_critics.parameters())
@@ -335,9 +342,9 @@ class Agent:
     def policy_weights(self) -> dict:
         """What a checkpoint's policy is: the averaged encoder and actor (`agent.policy_average_rate`),
         or the live ones without averaging."""
-        policy = self.policy_average.module if self.policy_average is not None else \
-            {"encoder": self.world_model.encoder, "actor": self.actor}
-        return {"policy_encoder": policy["encoder"].state_dict(), "actor": policy["actor"].state_dict()}
+        average = self.policy_average
+        encoder, actor = (average.encoder, average.actor) if average is not None else (self.world_model.encoder, self.actor)
+        return {"policy_encoder": encoder.state_dict(), "actor": actor.state_dict()}
 
     def state_dict(self) -> dict:
         return {**{k: m.state_dict() for k, m in self.modules().items()},

@@ -59,8 +59,9 @@ def assert_identical(a_dir, b_dir):
     pd.testing.assert_frame_equal(metrics_a, metrics_b, check_exact=True)
     assert len(metrics_b) == EPOCHS and metrics_b["epoch"].tolist() == list(range(1, EPOCHS + 1))
     for module in ("world_model", "actor", "critics", "target_critics", "policy_average"):
-        for name, tensor in agent_a[module].items():
-            assert torch.equal(tensor, agent_b[module][name]), f"{module}.{name} differs"
+        for name, value in agent_a[module].items():
+            same = torch.equal(value, agent_b[module][name]) if torch.is_tensor(value) else value == agent_b[module][name]
+            assert same, f"{module}.{name} differs"
     for opt in ("model_opt", "actor_opt", "critic_opt"):
         for key, s in agent_a[opt]["state"].items():
             assert torch.equal(s["exp_avg"], agent_b[opt]["state"][key]["exp_avg"])
