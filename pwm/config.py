@@ -95,7 +95,6 @@ class AgentConfig:
     precision: str = "fp32"  # fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam stay fp32)
     adam: str = "foreach"  # foreach | fused: torch's multi-tensor Adam, or its fused kernel (same math, other rounding)
     policy_average_rate: float = 0.01  # Polyak rate of the checkpointed policy (encoder + actor) per actor update; 0: the live weights
-    greedy_envs: int = 0  # training environments acting without noise (deterministic policy) after the random phase
     noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
     warmup_updates: int = 200  # world-model updates once the random data is in
     buffer_capacity: int = 1_000_000  # transitions kept, over all environments
@@ -381,12 +380,6 @@ def validate_train(c: TrainConfig) -> None:
     if c.env.action_repeat is not None:
         _at_least("env.action_repeat", c.env.action_repeat, 1)
     a = c.agent
-    if not 0 <= a.greedy_envs < c.env.num_envs:
-        raise ConfigError(f"agent.greedy_envs={a.greedy_envs!r} is not allowed; it must be in [0, env.num_envs) = "
-                          f"[0, {c.env.num_envs}): at least one environment keeps exploring")
-    if a.greedy_envs and a.rollout_start == "env":
-        raise ConfigError(f"agent.greedy_envs={a.greedy_envs} needs agent.rollout_start=buffer: with env the "
-                          "environments are stepped by the actor update's own samples")
     if a.rollout_start == "env" and c.env.steps_per_epoch != a.horizon * a.actor_updates_per_epoch:
         raise ConfigError(f"agent.rollout_start=env steps the environments during the actor updates: "
                           f"env.steps_per_epoch={c.env.steps_per_epoch} must equal agent.horizon x "

@@ -79,22 +79,9 @@ class Trainer(EpochLoop):
                 action = (np.tanh(noise) if noise is not None else
                           self.rng.uniform(-1, 1, (self.cfg.env.num_envs, self.action_dim)).astype(np.float32))
             else:
-                action = self.agent.act(self.obs, noise=self.without_noise_in_greedy_envs(noise))
+                action = self.agent.act(self.obs, noise=noise)
             self.step_envs(action)
         return self.take_finished()
-
-    def without_noise_in_greedy_envs(self, noise: np.ndarray | None) -> np.ndarray | None:
-        """The acting noise with the rows of the first `agent.greedy_envs` environments zeroed: they
-        act as evaluation does. A noisy policy can escape a state that its noise-free self never
-        leaves (a pendulum pushed into a tilted rest at full torque); only a noise-free actor puts
-        that trap into the replay buffer, where the critics learn what it is worth."""
-        greedy = self.cfg.agent.greedy_envs
-        if not greedy:
-            return noise
-        if noise is None:  # white noise: drawn here instead of by the actor, so that rows can be zeroed
-            noise = self.rng.standard_normal((self.cfg.env.num_envs, self.action_dim)).astype(np.float32)
-        noise[:greedy] = 0.0
-        return noise
 
     def take_finished(self) -> tuple[list[float], list[int]]:
         finished, self.finished = self.finished, ([], [])

@@ -34,9 +34,6 @@ from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
     ("model.termination=maybe", "model.termination='maybe' is not allowed; choose one of: auto, on, off"),
     ("agent.adam=sgd", "agent.adam='sgd' is not allowed; choose one of: foreach, fused"),
     ("agent.policy_average_rate=1.5", "agent.policy_average_rate=1.5 is not allowed; it must be in [0, 1]"),
-    ("agent.greedy_envs=16", "agent.greedy_envs=16 is not allowed; it must be in [0, env.num_envs) = [0, 16)"),
-    pytest.param("agent.greedy_envs=2 agent.rollout_start=env env.steps_per_epoch=32",
-                 "agent.greedy_envs=2 needs agent.rollout_start=buffer", id="greedy-with-env-rollouts"),
 ])
 def test_train_rejects_bad_config_before_any_work(tmp_path, override, expected):
     run_dir = tmp_path / "run"

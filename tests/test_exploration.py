@@ -26,26 +26,3 @@ def test_the_state_continues_the_same_sequence_across_a_new_draw():
     copy = ColoredNoise(1.0, num_envs=3, action_dim=1, length=10, seed=99)
     copy.load_state_dict(noise.state_dict())
     assert all(np.array_equal(noise(), copy()) for _ in range(25))  # crosses two redraws
-
-
-@pytest.mark.parametrize("beta", [0.0, 1.0])
-def test_greedy_envs_act_with_the_deterministic_policy_and_the_rest_explore(tmp_path, beta):
-    """agent.greedy_envs=2: after the random phase the first two training environments take the
-    deterministic action (as evaluation does), every other one a noisy action, white or coloured."""
-    import torch
-
-    from pwm.config import compose_config
-    from pwm.trainer import Trainer
-
-    cfg = compose_config("train", [f"run_dir={tmp_path}", "task=pendulum-swingup", "env.num_envs=5",
-                                   "env.steps_per_epoch=1", "agent.model_horizon=1", f"agent.noise_beta={beta}",
-                                   "agent.greedy_envs=2"])
-    trainer = Trainer(cfg, log=lambda *_: None)
-    trainer.epoch = trainer.random_epochs
-    obs = trainer.obs.copy()
-    trainer.collect()
-    with torch.no_grad():
-        greedy = trainer.agent.actor(trainer.agent.world_model.encode(torch.as_tensor(obs)), deterministic=True).numpy()
-    taken = trainer.buffer.action[:, trainer.buffer.count - 1]
-    np.testing.assert_array_equal(taken[:2], greedy[:2])
-    assert not np.isclose(taken[2:], greedy[2:], atol=1e-3).any()
