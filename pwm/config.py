@@ -430,7 +430,18 @@ def to_yaml(cfg) -> str:
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
 
 
+# Keys an earlier pwm-train wrote into run folders and checkpoints and this one no longer has,
+# with the value that meant "off": a config saved with that value still loads (the run is the
+# same without the key); any other value is refused, since this code cannot train it.
+RETIRED_KEYS = {"agent": {"greedy_envs": 0}}
+
+
 def from_yaml_text(text: str, cls=TrainConfig):
     """Rebuild a config saved by `to_yaml` (checkpoints and run folders carry it)."""
-    base = OmegaConf.structured(cls)
-    return OmegaConf.to_object(OmegaConf.merge(base, OmegaConf.create(text)))
+    saved = OmegaConf.create(text)
+    for section, keys in RETIRED_KEYS.items():
+        node = saved.get(section)
+        for key, off in keys.items():
+            if node is not None and node.get(key, None) == off:
+                del node[key]
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), saved))

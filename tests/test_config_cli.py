@@ -114,3 +114,17 @@ def test_sigterm_while_the_trainer_is_built_exits_75_with_a_status(tmp_path):
     assert proc.wait(timeout=120) == 75, proc.stderr.read()
     status = json.loads((run_dir / "status.json").read_text())
     assert status["state"] == "interrupted" and "before training started" in status["reason"]
+
+
+def test_a_config_saved_with_a_retired_key_at_its_off_value_still_loads():
+    """Run folders and checkpoints of an earlier version carry `agent.greedy_envs: 0`: they still
+    load (evaluate, resume) as the same run; a value this code cannot train is refused."""
+    from pwm.config import compose_config, from_yaml_text, to_yaml
+
+    current = compose_config("train", [])
+    saved = to_yaml(current).replace("agent:\n", "agent:\n  greedy_envs: 0\n", 1)
+    assert "greedy_envs: 0" in saved
+    assert from_yaml_text(saved) == current
+    with pytest.raises(Exception, match="greedy_envs"):
+        from_yaml_text(saved.replace("greedy_envs: 0", "greedy_envs: 2"))
+
