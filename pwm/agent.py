@@ -98,7 +98,8 @@ class PolicyAverage(nn.Module):
     holds. Why: late in a run the live policy still moves between checkpoints while its return
     barely changes (cartpole-swingup, 1M MLP, seed 2, checkpoints 25 epochs apart after 100k agent
     steps: 788 to 878), so one checkpoint's score is partly the luck of where the last steps left
-    it; the average of the recent weights evaluates at 867-880 over the same span.
+    it; the average of the recent weights evaluates at 867-880 over the same span. Where the
+    policy moves far within the window it can blend into a worse one (Hopper-v5: config/README.md).
 
     Each actor update moves the average towards the live weights by max(rate, 10 / (n + 10)) after
     n updates: the first update copies them, then it averages about the last 10% of the updates so
