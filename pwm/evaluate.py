@@ -13,9 +13,10 @@ from pwm.envs import make_vector_env
 from pwm.world_model import WorldModel
 
 
-def load_policy_encoder(world_model: WorldModel, weights: dict) -> None:
-    """The checkpoint's world model, its encoder replaced by the policy's own (the averaged one,
-    `agent.policy_average_rate`; checkpoints from before it have none and act with the live one)."""
+def load_acting_world_model(world_model: WorldModel, weights: dict) -> None:
+    """The checkpoint's world model as the policy acts with it: its encoder replaced by the
+    policy's own (the averaged one, `agent.policy_average_rate`; checkpoints from before it have
+    none and act with the live one)."""
     world_model.load_state_dict(weights["world_model"])
     if "policy_encoder" in weights:
         world_model.encoder.load_state_dict(weights["policy_encoder"])
@@ -29,7 +30,7 @@ class Policy:
         self.device = torch.device(device)
         self.world_model = WorldModel(self.cfg, weights["obs_dim"], weights["action_dim"],
                                       termination=uses_termination(self.cfg)).to(self.device)
-        load_policy_encoder(self.world_model, weights)
+        load_acting_world_model(self.world_model, weights)
         self.actor = Actor.from_config(self.cfg.model, self.world_model.latent_dim, weights["action_dim"]).to(self.device)
         self.actor.load_state_dict(weights["actor"])
         self.task, self.action_repeat = self.cfg.task, self.cfg.env.action_repeat
@@ -56,7 +57,7 @@ class MultiTaskPolicy:
         self.device = torch.device(device)
         self.task_set = TaskSet.from_dict(weights["task_set"])
         self.world_model = build_world_model(wm_cfg, self.task_set).to(self.device)
-        load_policy_encoder(self.world_model, weights)
+        load_acting_world_model(self.world_model, weights)
         self.actor = Actor.from_config(self.cfg.model, self.world_model.latent_dim, self.task_set.action_dim,
                                        self.task_set.action_mask(self.cfg.task)).to(self.device)
         self.actor.load_state_dict(weights["actor"])
