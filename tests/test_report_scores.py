@@ -89,3 +89,21 @@ def test_iqm_table_gives_the_probability_of_improvement_on_gymnasium_tasks_too()
     table, skipped = iqm_table(runs, 0.95, 500)
     flow = table.set_index("variant").loc["flow-heun-k2"]
     assert skipped == ["Hopper-v5"] and flow.poi == 1.0 and flow.poi_tasks == 1 and np.isnan(flow.iqm)
+
+
+def test_probability_of_improvement_bounds_equal_comparing_every_resampled_pair():
+    """The seed-count shortcut must give the bounds of the direct pairwise statistic on the same resamples."""
+    rng = np.random.default_rng(6)
+    a = [np.round(rng.normal(0.5, 0.1, n), 1) for n in (6, 4, 3)]  # rounded: ties occur
+    b = [np.round(rng.normal(0.5, 0.1, n), 1) for n in (5, 4, 2)]
+
+    def pairwise(*samples, axis):
+        per_task = []
+        for x, y in zip(samples[:3], samples[3:]):
+            x, y = np.moveaxis(x, axis, -1)[..., :, None], np.moveaxis(y, axis, -1)[..., None, :]
+            per_task.append(((x > y) + 0.5 * (x == y)).mean(axis=(-2, -1)))
+        return np.mean(per_task, axis=0)
+    direct = stats.bootstrap((*a, *b), pairwise, n_resamples=2000, method="percentile",
+                             rng=np.random.default_rng(0)).confidence_interval
+    poi = improvement_probability(a, b, resamples=2000)
+    assert (poi.low, poi.high) == pytest.approx((direct.low, direct.high), abs=1e-12)

@@ -70,3 +70,20 @@ def test_with_few_seeds_better_means_every_seed_beats_every_baseline_seed():
 def test_two_seeds_a_side_give_a_range_but_no_verdict():
     delta = difference_interval([5.0, 6.0], [1.0, 2.0])
     assert (delta.low, delta.high, delta.kind) == (3.0, 5.0, "range") and verdict(delta) == "too few seeds"
+
+
+def test_batched_intervals_equal_the_bootstrap_of_each_group_alone():
+    """Groups of equal size share one bootstrap call; each must get the bounds scipy gives it alone."""
+    from pwm.report.stats import difference_intervals, mean_intervals
+    rng = np.random.default_rng(5)
+    groups = [rng.normal(100, 30, n) for n in (5, 7, 5, 10, 3, 1)]
+    for values, ci in zip(groups, mean_intervals(groups)):
+        if len(values) >= 5:
+            alone = stats.bootstrap((values,), np.mean, n_resamples=10000, method="percentile",
+                                    rng=np.random.default_rng(0)).confidence_interval
+            assert (ci.low, ci.high) == (alone.low, alone.high) and ci.kind == "bootstrap"
+    assert [ci.kind for ci in mean_intervals(groups)][4:] == ["range", ""]
+    pairs = [(groups[0], groups[1]), (groups[2], groups[3]), (groups[1], groups[3]), (groups[0], groups[4])]
+    for (a, b), ci in zip(pairs, difference_intervals(pairs)):
+        assert ci == difference_interval(a, b)
+    assert difference_intervals(pairs)[3].kind == "range"

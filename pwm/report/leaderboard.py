@@ -10,21 +10,16 @@ scored on.
 import pandas as pd
 
 from pwm.results.schemas import LEADERBOARD, OUTCOMES, STATUS
-from pwm.report.stats import difference_interval, mean_interval, verdict
+from pwm.report.stats import Interval, difference_intervals, mean_intervals, verdict
 
 CONFIG = ["task", "size", "variant"]
 
 
-def _comparison(finals: dict, task: str, size: str, variant: str, level: float, resamples: int) -> dict:
-    """`finals`: (task, size, variant) -> the evaluated final returns of its seeds."""
-    nothing = {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
-               "delta_interval": ""}
-    if variant == "mlp":
-        return {**nothing, "verdict": "baseline"}
-    baseline = finals.get((task, size, "mlp"), pd.Series(dtype=float))
-    if baseline.empty:
-        return {**nothing, "verdict": "no baseline"}
-    delta = difference_interval(finals[(task, size, variant)], baseline, level, resamples)
+def _comparison(variant: str, delta: Interval | None, level: float) -> dict:
+    """The difference to the MLP baseline of the same task and size (None: there is no baseline)."""
+    if variant == "mlp" or delta is None:
+        return {"delta_vs_mlp": float("nan"), "delta_ci_low": float("nan"), "delta_ci_high": float("nan"),
+                "delta_interval": "", "verdict": "baseline" if variant == "mlp" else "no baseline"}
     return {"delta_vs_mlp": delta.estimate, "delta_ci_low": delta.low, "delta_ci_high": delta.high,
             "delta_interval": delta.label(level), "verdict": verdict(delta)}
 
@@ -41,19 +36,23 @@ def _cost(group: pd.DataFrame, eval_return: float) -> dict:
 
 def build_leaderboard(runs: pd.DataFrame, level: float = 0.95, resamples: int = 10000) -> pd.DataFrame:
     """One row per configuration in `runs` (see schemas.RUNS), columns as in schemas.LEADERBOARD."""
+    groups = dict(list(runs.groupby(CONFIG, sort=False)))
+    finals = {key: group["final_eval_return"].dropna() for key, group in groups.items()}
+    scores = dict(zip(finals, mean_intervals(list(finals.values()), level, resamples)))
+    baseline = {key: finals.get((key[0], key[1], "mlp")) for key in finals if key[2] != "mlp"}
+    compared = [key for key, base in baseline.items() if base is not None and not base.empty]
+    deltas = dict(zip(compared, difference_intervals([(finals[k], baseline[k]) for k in compared], level, resamples)))
     rows = []
-    by_config = {key: group["final_eval_return"].dropna() for key, group in runs.groupby(CONFIG, sort=False)}
-    for (task, size, variant), group in runs.groupby(CONFIG, sort=False):
-        finals = by_config[(task, size, variant)]
-        score = mean_interval(finals, level, resamples)
+    for (task, size, variant), group in groups.items():
+        finals_here, score = finals[(task, size, variant)], scores[(task, size, variant)]
         rows.append({
             "task": task, "size": size, "variant": variant,
             "kind": group["kind"].iloc[0], "integrator": group["integrator"].iloc[0],
             "substeps": group["substeps"].iloc[0],
-            "n_runs": len(group), "n_seeds": len(finals), "single_seed": len(finals) < 2,
+            "n_runs": len(group), "n_seeds": len(finals_here), "single_seed": len(finals_here) < 2,
             "eval_return": score.estimate, "eval_ci_low": score.low, "eval_ci_high": score.high,
-            "eval_interval": score.label(level) if len(finals) else "",
-            **_comparison(by_config, task, size, variant, level, resamples),
+            "eval_interval": score.label(level) if len(finals_here) else "",
+            **_comparison(variant, deltas.get((task, size, variant)), level),
             **_cost(group, score.estimate),
             "best_eval_return": group["best_eval_return"].mean(),
             "peak_return": group["peak_return"].mean(),

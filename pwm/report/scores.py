@@ -29,7 +29,11 @@ COLUMNS = ["size", "variant", "tasks", "runs", "iqm", "iqm_ci_low", "iqm_ci_high
 
 
 def iqm(values, axis=-1):
-    return stats.trim_mean(values, TRIM, axis=axis)
+    """The mean of the middle half: scipy.stats.trim_mean's cut, found by a full sort (numpy sorts
+    the bootstrap's many short rows several times faster than trim_mean's partition selects)."""
+    ordered = np.sort(np.moveaxis(np.asarray(values, dtype=float), axis, -1), axis=-1)
+    cut = int(TRIM * ordered.shape[-1])
+    return ordered[..., cut:ordered.shape[-1] - cut].mean(axis=-1)
 
 
 def _bootstrap(samples: Sequence[np.ndarray], statistic, level: float, resamples: int, seed: int) -> Interval:
@@ -62,20 +66,32 @@ def iqm_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: floa
     return _bootstrap([*a, *b], statistic, level, resamples, seed)
 
 
+def _counts(indices: np.ndarray, axis: int) -> np.ndarray:
+    """How often each index 0..k-1 occurs in each resample of k seed indices (along `axis`, moved last)."""
+    idx = np.moveaxis(np.asarray(indices), axis, -1).astype(np.int64)
+    k = idx.shape[-1]
+    rows = idx.reshape(-1, k) + k * np.arange(idx.size // max(k, 1))[:, None]
+    return np.bincount(rows.ravel(), minlength=idx.size).reshape(idx.shape).astype(float)
+
+
 def improvement_probability(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95,
                             resamples: int = 10000, seed: int = 0) -> Interval:
     """rliable's probability of improvement P(a > b): per task, the share of (seed of a, seed of
     b) pairs where a's return is higher (ties count half), averaged over tasks; each task's seeds
-    resampled on both sides. Returns are compared within a task, so no normaliser is needed."""
-    n = len(a)
+    resampled on both sides. Returns are compared within a task, so no normaliser is needed.
 
-    def statistic(*samples, axis):
-        per_task = []
-        for x, y in zip(samples[:n], samples[n:]):
-            x, y = np.moveaxis(x, axis, -1)[..., :, None], np.moveaxis(y, axis, -1)[..., None, :]
-            per_task.append(((x > y) + 0.5 * (x == y)).mean(axis=(-2, -1)))
+    Each task's pairwise outcomes are tabulated once and the bootstrap resamples seed indices: a
+    resample's share is its seed counts weighed through that table (a matrix product) rather than
+    every pair compared again."""
+    n = len(a)
+    tables = [(x[:, None] > y[None, :]) + 0.5 * (x[:, None] == y[None, :]) for x, y in zip(a, b)]
+
+    def statistic(*indices, axis):
+        per_task = [((_counts(i, axis) @ table) * _counts(j, axis)).sum(axis=-1) / table.size
+                    for i, j, table in zip(indices[:n], indices[n:], tables)]
         return np.mean(per_task, axis=0)
-    return _bootstrap([*a, *b], statistic, level, resamples, seed)
+    return _bootstrap([np.arange(len(x)) for x in a] + [np.arange(len(y)) for y in b], statistic, level,
+                      resamples, seed)
 
 
 def normalised_scores(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -44,39 +44,68 @@ def _clean(values) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _bootstrap_bounds(groups: list[tuple[np.ndarray, ...]], statistic, level: float, resamples: int,
+                      seed: int) -> list[tuple[float, float]]:
+    """Percentile-bootstrap bounds of `statistic` for each group of samples. Groups whose samples
+    have the same sizes are resampled as one batch: the draws are those each would get alone (the
+    same seed, the same shapes), so the bounds are the same, at a fraction of the cost; a leaderboard
+    of a thousand configurations is a handful of bootstrap calls."""
+    bounds = [(np.nan, np.nan)] * len(groups)
+    by_sizes: dict[tuple, list[int]] = {}
+    for i, samples in enumerate(groups):
+        by_sizes.setdefault(tuple(map(len, samples)), []).append(i)
+    for members in by_sizes.values():
+        batch = tuple(np.stack([groups[i][k] for i in members]) for k in range(len(groups[members[0]])))
+        res = stats.bootstrap(batch, statistic, axis=-1, confidence_level=level, n_resamples=resamples,
+                              method="percentile", rng=np.random.default_rng(seed))
+        for i, low, high in zip(members, res.confidence_interval.low, res.confidence_interval.high):
+            bounds[i] = (float(low), float(high))
+    return bounds
+
+
+def mean_intervals(groups, level: float = 0.95, resamples: int = 10000, seed: int = 0) -> list[Interval]:
+    """The mean of each group of values (NaNs dropped) with a percentile-bootstrap interval, a
+    range below BOOTSTRAP_SEEDS values, NaN bounds below 2."""
+    xs = [_clean(values) for values in groups]
+    out = [Interval(np.nan, np.nan, np.nan) if len(x) == 0 else Interval(float(x.mean()), np.nan, np.nan, n=len(x))
+           if len(x) < 2 else Interval(float(x.mean()), float(x.min()), float(x.max()), "range", len(x))
+           for x in xs]
+    booted = [i for i, x in enumerate(xs) if len(x) >= BOOTSTRAP_SEEDS]
+    bounds = _bootstrap_bounds([(xs[i],) for i in booted], np.mean, level, resamples, seed)
+    for i, (low, high) in zip(booted, bounds):
+        out[i] = Interval(out[i].estimate, low, high, "bootstrap", len(xs[i]))
+    return out
+
+
 def mean_interval(values, level: float = 0.95, resamples: int = 10000, seed: int = 0) -> Interval:
-    """Mean of `values` (NaNs dropped) with a percentile-bootstrap interval; NaN bounds below 2 values."""
-    x = _clean(values)
-    if len(x) == 0:
-        return Interval(np.nan, np.nan, np.nan)
-    if len(x) < 2:
-        return Interval(float(x.mean()), np.nan, np.nan, n=len(x))
-    if len(x) < BOOTSTRAP_SEEDS:
-        return Interval(float(x.mean()), float(x.min()), float(x.max()), "range", len(x))
-    res = stats.bootstrap((x,), np.mean, confidence_level=level, n_resamples=resamples,
-                          method="percentile", rng=np.random.default_rng(seed))
-    return Interval(float(x.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high),
-                    "bootstrap", len(x))
+    """mean_intervals of one group."""
+    return mean_intervals([values], level, resamples, seed)[0]
 
 
 def _mean_difference(a, b, axis=-1):
     return np.mean(a, axis=axis) - np.mean(b, axis=axis)
 
 
+def difference_intervals(pairs, level: float = 0.95, resamples: int = 10000, seed: int = 0) -> list[Interval]:
+    """mean(a) - mean(b) for each pair (a, b) of independent groups of seeds, each resampled on its
+    own; with fewer than BOOTSTRAP_SEEDS on a side, the range of every seed of a minus every seed of b."""
+    cleaned = [(_clean(a), _clean(b)) for a, b in pairs]
+    out = []
+    for x, y in cleaned:
+        n = min(len(x), len(y))
+        estimate = float(x.mean() - y.mean()) if n else np.nan
+        out.append(Interval(estimate, np.nan, np.nan, n=n) if n < 2 else
+                   Interval(estimate, float(x.min() - y.max()), float(x.max() - y.min()), "range", n))
+    booted = [i for i, (x, y) in enumerate(cleaned) if min(len(x), len(y)) >= BOOTSTRAP_SEEDS]
+    bounds = _bootstrap_bounds([cleaned[i] for i in booted], _mean_difference, level, resamples, seed)
+    for i, (low, high) in zip(booted, bounds):
+        out[i] = Interval(out[i].estimate, low, high, "bootstrap", out[i].n)
+    return out
+
+
 def difference_interval(a, b, level: float = 0.95, resamples: int = 10000, seed: int = 0) -> Interval:
-    """mean(a) - mean(b) for independent groups of seeds, each resampled on its own; with fewer
-    than BOOTSTRAP_SEEDS on a side, the range of every seed of a minus every seed of b."""
-    x, y = _clean(a), _clean(b)
-    if len(x) == 0 or len(y) == 0:
-        return Interval(np.nan, np.nan, np.nan)
-    estimate, n = float(x.mean() - y.mean()), min(len(x), len(y))
-    if n < 2:
-        return Interval(estimate, np.nan, np.nan, n=n)
-    if n < BOOTSTRAP_SEEDS:
-        return Interval(estimate, float(x.min() - y.max()), float(x.max() - y.min()), "range", n)
-    res = stats.bootstrap((x, y), _mean_difference, confidence_level=level, n_resamples=resamples,
-                          method="percentile", rng=np.random.default_rng(seed))
-    return Interval(estimate, float(res.confidence_interval.low), float(res.confidence_interval.high), "bootstrap", n)
+    """difference_intervals of one pair."""
+    return difference_intervals([(a, b)], level, resamples, seed)[0]
 
 
 def verdict(delta: Interval) -> str:
