@@ -335,6 +335,22 @@ def test_figures_lead_with_evaluation_curves_then_learning_curves_substeps_and_r
     assert all(f.data.startswith(b"\x89PNG") for f in figures)
 
 
+def test_a_large_sweep_draws_its_curves_in_a_worker_process_and_gets_the_same_page(sweep, monkeypatch):
+    """From PARALLEL_FROM runs the curve figures are drawn in a worker while the statistics run:
+    the page must be the one drawn in-process, figure for figure."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    now = time.time()
+    alone = page.build(Layout.of(sweep), plan.planned_runs(CONFIG), SETTINGS, now=now)
+    workers = []
+    monkeypatch.setattr(page, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(page, "ProcessPoolExecutor", lambda n: workers.append(n) or ProcessPoolExecutor(n))
+    shared = page.build(Layout.of(sweep), plan.planned_runs(CONFIG), SETTINGS, now=now)
+    assert workers == [1]
+    assert render.html(shared) == render.html(alone)
+    assert [f.data for s in shared.sections for f in s.figures] == [f.data for s in alone.sections for f in s.figures]
+
+
 def tree_state(folder: Path) -> dict:
     return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.rglob("*"))}
 

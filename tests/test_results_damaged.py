@@ -96,3 +96,46 @@ def test_a_damaged_file_is_flagged_and_the_report_still_written(tmp_path, case, 
         overall = html.split('id="overall"')[1].split("</table>")[0]
         assert ">unknown<" in overall and '<td class="warn">unknown</td>' in html
     capsys.readouterr()
+
+
+def test_a_sweep_read_over_several_processes_gives_the_same_snapshot(tmp_path, monkeypatch):
+    """pwm-status reads a large sweep in worker processes: rows, curves, evaluations, failures and
+    flagged files must be those (and in the order) of one process."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+    import pandas as pd
+
+    from pwm.pipeline.layout import Layout
+    from pwm.results import collect
+    from workflow_helpers import SETTINGS
+
+    results = tmp_path / "results"
+    for variant in ("mlp", "flow-heun-k2"):
+        for seed in (1, 2, 3):
+            write_run(results, TASK, SIZE, variant, seed, evals={20: [50.0 * seed], 40: [100.0 * seed]})
+    write_run(results, TASK, SIZE, "flow-euler-k4", 1, state="running", returns=np.arange(25.0))
+    write_run(results, TASK, SIZE, "flow-euler-k4", 2, state="failed")
+    truncated_evaluation(results)
+    truncated_metrics(results)
+    layout, now = Layout.of(results), time.time()
+    alone = collect.collect(layout, {}, SETTINGS, now)
+    pools = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+    monkeypatch.setattr(collect, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(collect, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(collect.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    shared = collect.collect(layout, {}, SETTINGS, now)
+    assert pools == [(3,)]
+    pd.testing.assert_frame_equal(alone.runs, shared.runs)
+    pd.testing.assert_frame_equal(alone.evaluations, shared.evaluations)
+    assert alone.unreadable == shared.unreadable and len(alone.unreadable) == 2
+    assert alone.failures == shared.failures and len(alone.failures) == 1
+    assert alone.curves.keys() == shared.curves.keys()
+    for run, curve in alone.curves.items():
+        np.testing.assert_array_equal(curve.value, shared.curves[run].value)

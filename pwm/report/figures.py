@@ -19,7 +19,7 @@ import pandas as pd
 
 from pwm.report import plots
 from pwm.pipeline.sweep import Run, Variant
-from pwm.results.curves import Curve
+from pwm.results.curves import Curve, long_table
 from pwm.pipeline.tasks import max_return
 
 plt = plots.plt  # pwm.report.plots has selected the file-only Agg backend
@@ -102,15 +102,20 @@ def substeps_across_tasks(iqm: pd.DataFrame) -> list[Figure]:
     return [to_png(fig, "substeps_across_tasks", "IQM vs substeps across tasks")]
 
 
-def build(training: pd.DataFrame, evaluations: pd.DataFrame, board: pd.DataFrame, iqm: pd.DataFrame,
-          runs: pd.DataFrame, curves: Mapping[Run, Curve]) -> list[Figure]:
-    """Evaluation and learning curves and return vs substeps (per task, or across tasks for a large
-    sweep), and the per-run panel."""
+def curves(evaluations: pd.DataFrame, runs: pd.DataFrame, curves: Mapping[Run, Curve]) -> tuple[list[Figure], list[Figure]]:
+    """The figures that need no statistics: evaluation and learning curves (per task, or across
+    tasks for a large sweep); and the per-run panel."""
+    training = long_table(curves)
     if runs.task.nunique() <= TASK_FIGURES:
-        shown = [*evaluation_curves(evaluations), *learning_curves(training), *substeps(board)]
+        shown = [*evaluation_curves(evaluations), *learning_curves(training)]
     else:
-        shown = [*learning_curves_across_tasks(training), *substeps_across_tasks(iqm)]
-    return [*shown, *run_panels(runs, curves)]
+        shown = learning_curves_across_tasks(training)
+    return shown, run_panels(runs, curves)
+
+
+def scores(board: pd.DataFrame, iqm: pd.DataFrame, runs: pd.DataFrame) -> list[Figure]:
+    """Return vs substeps: per task from the leaderboard, or across tasks (IQM) for a large sweep."""
+    return substeps(board) if runs.task.nunique() <= TASK_FIGURES else substeps_across_tasks(iqm)
 
 
 def _chosen(runs: pd.DataFrame, curves: Mapping[Run, Curve]) -> pd.DataFrame:

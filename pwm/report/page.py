@@ -2,7 +2,9 @@
 the totals, the ranking and its verdicts, then what needs attention (failures, stale, collapsed,
 diverged runs), the figures, and last the long table of every run."""
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pwm.pipeline.layout import Layout
@@ -10,8 +12,7 @@ from pwm.pipeline.sweep import Run
 from pwm.report import figures, sections
 from pwm.report.leaderboard import build_leaderboard
 from pwm.report.scores import iqm_table
-from pwm.results.collect import collect
-from pwm.results.curves import long_table
+from pwm.results.collect import PARALLEL_FROM, collect
 from pwm.results.failures import group
 
 TITLE = "Experiment status"
@@ -50,6 +51,18 @@ def policies(clips: list[dict]) -> sections.Section:
     return sections.Section("policies", "Policies", notes, figures=shown)
 
 
+@contextmanager
+def _meanwhile(large: bool, draw: Callable, *args) -> Iterator[Callable]:
+    """Yields a callable that returns draw(*args). For a large sweep the drawing starts at once in
+    a worker process, so that its figures are drawn while the statistics are computed; else it is
+    done when asked."""
+    if not large:
+        yield lambda: draw(*args)
+        return
+    with ProcessPoolExecutor(1) as pool:
+        yield pool.submit(draw, *args).result
+
+
 def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float | None = None,
           discover: bool = True) -> Report:
     """The page for the planned runs (and with `discover` the runs found on disk)."""
@@ -57,10 +70,12 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
     level, resamples = settings["confidence_level"], settings["bootstrap_resamples"]
     snapshot = collect(layout, plan, settings, now, discover)
     runs = snapshot.runs
-    board = build_leaderboard(runs, level, resamples)
-    iqm, skipped = iqm_table(runs, level, resamples)
+    with _meanwhile(len(runs) >= PARALLEL_FROM, figures.curves, snapshot.evaluations, runs, snapshot.curves) as drawn:
+        board = build_leaderboard(runs, level, resamples)
+        iqm, skipped = iqm_table(runs, level, resamples)
+        shown, panels = drawn()
+        plots = [*shown, *figures.scores(board, iqm, runs), *panels]
     groups = group(snapshot.failures)
-    plots = figures.build(long_table(snapshot.curves), snapshot.evaluations, board, iqm, runs, snapshot.curves)
     figure_notes = ["Evaluation curves: the deterministic policy's mean return at every saved checkpoint, and "
                     "learning curves: binned training return; every seed as a thin line and their mean on top. "
                     "Substeps: final evaluated return per K with its interval, the mlp baseline as a band. "

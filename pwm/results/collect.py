@@ -7,9 +7,12 @@ its evaluation files, and the tail of its logs when it failed or went silent (pw
 computed with numpy on the arrays just read: per-run pandas frames and pwm.results.files'
 pandas summaries cost ~2 ms a run, seconds on a 3,000-run sweep.
 """
+import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,10 @@ from pwm.results.schemas import RUNS
 
 MULTITASK_RUNS = ["stage", "task_set", "task", "size", "variant", "seed", "outcome", "note", "epoch", "epochs",
                   "progress", "wall_s", "eta_s", "final_eval_return", "host"]
+
+
+PARALLEL_FROM = 500  # runs per worker process; below it, starting workers costs more than it saves
+MAX_WORKERS = 8  # a login node's cores are shared, and more readers would only queue on its disks
 
 
 class NothingToReport(RuntimeError):
@@ -190,6 +197,31 @@ def collect_multitask(layout: Layout, settings: Mapping, now: float) -> tuple[pd
     return pd.DataFrame(rows, columns=MULTITASK_RUNS), unreadable
 
 
+def _read_runs(layout: Layout, settings: Mapping, now: float, preflight: Mapping,
+               runs: Sequence[tuple[Run, int | None]]) -> tuple[list[tuple], pd.DataFrame, list[tuple[str, str]]]:
+    """read_run of each (run, planned epochs), and the runs' evaluations (evaluations.read)."""
+    read = [read_run(layout, run, planned, settings, now, preflight) for run, planned in runs]
+    found, unreadable = evaluations.read(layout, [run for run, _ in runs])
+    return read, found, unreadable
+
+
+def _read_in_parallel(layout: Layout, settings: Mapping, now: float, preflight: Mapping,
+                      runs: list[tuple[Run, int | None]]) -> tuple[list[tuple], pd.DataFrame, list[tuple[str, str]]]:
+    """_read_runs over the cores this process may use, for a large sweep: reading ~15,000 small
+    files is per-file overhead in Python, one core's worth per process. The result (and its
+    order) is the same as from one process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(cores, MAX_WORKERS, len(runs) // PARALLEL_FROM)
+    read = partial(_read_runs, layout, settings, now, preflight)
+    if workers < 2:
+        return read(runs)
+    share = -(-len(runs) // workers)
+    with ProcessPoolExecutor(workers) as pool:
+        parts = list(pool.map(read, [runs[i:i + share] for i in range(0, len(runs), share)]))
+    return ([r for rows, _, _ in parts for r in rows], pd.concat([found for _, found, _ in parts], ignore_index=True),
+            [bad for _, _, unreadable in parts for bad in unreadable])
+
+
 def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float, discover: bool = True) -> Snapshot:
     """Every planned run (and with `discover` every run found on disk), with its evaluations and
     failures."""
@@ -198,25 +230,24 @@ def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: flo
     runs = sorted(set(plan) | found, key=run_order)
     if not runs:
         raise NothingToReport(f"no run folders or training logs under {layout.results} and no planned runs")
+    read, found_evaluations, bad_evaluations = _read_in_parallel(layout, settings, now, preflight,
+                                                                 [(run, plan.get(run)) for run in runs])
     rows, curves, failures, unreadable, blocking = [], {}, [], [], set()
-    for run in runs:
-        row, curve, failure, bad = read_run(layout, run, plan.get(run), settings, now, preflight)
+    for run, (row, curve, failure, bad) in zip(runs, read):
         rows.append(row)
         unreadable += bad
         if curve is not None:
             curves[run] = curve
         if failure is not None:
             failures.append((run_name(run), failure))
-            blocking.update(config for config, cause in preflight.items() if cause is failure)
+            blocking.update(config for config, cause in preflight.items() if cause == failure)
     # A failed preflight that stopped no known run (no config given) is listed as the job itself.
     failures += [(f"preflight {'/'.join(config)}", failure) for config, failure in preflight.items()
                  if config not in blocking]
     failures += jobs.job_failures(layout)
     table = pd.DataFrame(rows)
-    found_evaluations, bad = evaluations.read(layout, runs)
-    unreadable += bad
     table = table.merge(evaluations.summarize(found_evaluations, table), on=evaluations.IDENTITY)
-    unreadable += [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
+    unreadable += bad_evaluations + [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
                    for path in strays]
     multitask, bad = collect_multitask(layout, settings, now)
     clips, bad_clips = read_clips(layout.clips)

@@ -43,7 +43,8 @@ def read(layout: Layout, runs: Iterable[Run]) -> tuple[pd.DataFrame, list[tuple[
             if match is None:
                 continue
             try:
-                returns = pq.ParquetFile(entry.path).read(columns=["return"], use_threads=False).column(0).to_numpy()
+                with pa.OSFile(entry.path) as handle:
+                    returns = pq.ParquetFile(handle).read(columns=["return"], use_threads=False).column(0).to_numpy()
             except (OSError, pa.ArrowException, KeyError) as err:
                 unreadable.append((entry.path, f"unreadable {entry.name}: {err}"))
                 continue
