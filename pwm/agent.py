@@ -99,9 +99,9 @@ class PolicyAverage(nn.Module):
     barely changes (cartpole-swingup, 1M MLP, seed 2, checkpoints 25 epochs apart after 100k agent
     steps: 788 to 878), so one checkpoint's score is partly the luck of where the last steps left
     it; the average of the recent weights evaluates at 867-880 over the same span. Where the
-    policy moves far within the window it blends into a worse one: Hopper-v5 at 100k agent steps
-    evaluates at 441 with a window of ~100 updates and 1,409 with ~10, the default
-    (config/README.md).
+    policy moves far within the window it can blend into a worse one (Hopper-v5 seed 1 at 100k
+    agent steps: 441 with a window of ~100 updates, 1,409 with ~10; seed 2 the other way round:
+    config/README.md, which also has how the default rate was chosen).
 
     Each actor update moves the average towards the live weights by max(rate, 10 / (n + 10)) after
     n updates: the first update copies them, then it averages about the last 10% of the updates so

@@ -94,7 +94,7 @@ class AgentConfig:
     random_steps: int = 5000  # env steps with random actions before learning (uniform; tanh of the noise below when colored)
     precision: str = "fp32"  # fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam stay fp32)
     adam: str = "foreach"  # foreach | fused: torch's multi-tensor Adam, or its fused kernel (same math, other rounding)
-    policy_average_rate: float = 0.1  # Polyak rate of the checkpointed policy (encoder + actor) per actor update; 0: the live weights
+    policy_average_rate: float = 0.05  # Polyak rate of the checkpointed policy (encoder + actor) per actor update; 0: the live weights
     noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)
     warmup_updates: int = 200  # world-model updates once the random data is in
     buffer_capacity: int = 1_000_000  # transitions kept, over all environments
