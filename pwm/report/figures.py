@@ -102,7 +102,8 @@ def substeps_across_tasks(iqm: pd.DataFrame) -> list[Figure]:
     return [to_png(fig, "substeps_across_tasks", "IQM vs substeps across tasks")]
 
 
-def curves(evaluations: pd.DataFrame, runs: pd.DataFrame, curves: Mapping[Run, Curve]) -> tuple[list[Figure], list[Figure]]:
+def curve_figures(evaluations: pd.DataFrame, runs: pd.DataFrame,
+                  curves: Mapping[Run, Curve]) -> tuple[list[Figure], list[Figure]]:
     """The figures that need no statistics: evaluation and learning curves (per task, or across
     tasks for a large sweep); and the per-run panel."""
     training = long_table(curves)
@@ -113,7 +114,7 @@ def curves(evaluations: pd.DataFrame, runs: pd.DataFrame, curves: Mapping[Run, C
     return shown, run_panels(runs, curves)
 
 
-def scores(board: pd.DataFrame, iqm: pd.DataFrame, runs: pd.DataFrame) -> list[Figure]:
+def score_figures(board: pd.DataFrame, iqm: pd.DataFrame, runs: pd.DataFrame) -> list[Figure]:
     """Return vs substeps: per task from the leaderboard, or across tasks (IQM) for a large sweep."""
     return substeps(board) if runs.task.nunique() <= TASK_FIGURES else substeps_across_tasks(iqm)
 

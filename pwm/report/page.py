@@ -70,11 +70,12 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
     level, resamples = settings["confidence_level"], settings["bootstrap_resamples"]
     snapshot = collect(layout, plan, settings, now, discover)
     runs = snapshot.runs
-    with _meanwhile(len(runs) >= PARALLEL_FROM, figures.curves, snapshot.evaluations, runs, snapshot.curves) as drawn:
+    large = len(runs) >= PARALLEL_FROM
+    with _meanwhile(large, figures.curve_figures, snapshot.evaluations, runs, snapshot.curves) as drawn:
         board = build_leaderboard(runs, level, resamples)
         iqm, skipped = iqm_table(runs, level, resamples)
         shown, panels = drawn()
-        plots = [*shown, *figures.scores(board, iqm, runs), *panels]
+        plots = [*shown, *figures.score_figures(board, iqm, runs), *panels]
     groups = group(snapshot.failures)
     figure_notes = ["Evaluation curves: the deterministic policy's mean return at every saved checkpoint, and "
                     "learning curves: binned training return; every seed as a thin line and their mean on top. "

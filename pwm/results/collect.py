@@ -247,7 +247,8 @@ def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: flo
     failures += jobs.job_failures(layout)
     table = pd.DataFrame(rows)
     table = table.merge(evaluations.summarize(found_evaluations, table), on=evaluations.IDENTITY)
-    unreadable += bad_evaluations + [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
+    unreadable += bad_evaluations
+    unreadable += [(str(path), "not a run folder the pipeline makes (expected seed<N> under task/size/variant)")
                    for path in strays]
     multitask, bad = collect_multitask(layout, settings, now)
     clips, bad_clips = read_clips(layout.clips)
