@@ -130,8 +130,9 @@ def test_a_sweep_read_over_several_processes_gives_the_same_snapshot(tmp_path, m
     monkeypatch.setattr(collect, "PARALLEL_FROM", 1)
     monkeypatch.setattr(collect, "ProcessPoolExecutor", CountedPool)
     monkeypatch.setattr(collect.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    shared = collect.collect(layout, {}, SETTINGS, now)
-    assert pools == [(3,)]
+    called = []  # the work pwm-status does in this process while the workers read (imports)
+    shared = collect.collect(layout, {}, SETTINGS, now, meanwhile=lambda: called.append(len(pools)))
+    assert pools == [(3,)] and called == [1]
     pd.testing.assert_frame_equal(alone.runs, shared.runs)
     pd.testing.assert_frame_equal(alone.evaluations, shared.evaluations)
     assert alone.unreadable == shared.unreadable and len(alone.unreadable) == 2

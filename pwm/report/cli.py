@@ -1,15 +1,19 @@
 """pwm-status RESULTS_DIR [--config FILE] [--out DIR]: write status.md and status.html (into
 RESULTS_DIR/status by default) and print the overall table. Reads only; safe to run at any time
-while the sweep is running, as often as wanted."""
+while the sweep is running, as often as wanted.
+
+The report's modules (scipy, matplotlib: over a second) are imported only once the runs are
+being read: on a large sweep while worker processes read the files (pwm.results.collect)."""
 import argparse
+import importlib
 import sys
+import time
 from pathlib import Path
 
 from pwm.pipeline import plan
-from pwm.pipeline.sweep import SweepConfigError
-from pwm.report import page, render
-from pwm.results.collect import NothingToReport
 from pwm.pipeline.layout import Layout
+from pwm.pipeline.sweep import SweepConfigError
+from pwm.results.collect import NothingToReport, collect
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -26,8 +30,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write(rendered: page.Report, out: Path) -> list[Path]:
-    """status.md, status.html and the figures status.md links to."""
+def write(rendered, out: Path) -> list[Path]:
+    """status.md, status.html and the figures status.md links to, of a pwm.report.page.Report."""
+    from pwm.report import render
     (out / "figures").mkdir(parents=True, exist_ok=True)
     for section in rendered.sections:
         for figure in section.figures:
@@ -54,12 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     except SweepConfigError as err:
         print(f"pwm-status: --config {args.config}: {err}", file=sys.stderr)
         return 2
-    planned = plan.planned_runs(config) if config else {}
+    planned, settings = plan.planned_runs(config) if config else {}, plan.analysis_settings(config)
+    layout, now = Layout.of(args.results, args.snakemake_dir), time.time()
     try:
-        rendered = page.build(Layout.of(args.results, args.snakemake_dir), planned, plan.analysis_settings(config))
+        snapshot = collect(layout, planned, settings, now, meanwhile=lambda: importlib.import_module("pwm.report.render"))
     except NothingToReport as err:
         print(f"pwm-status: {err}", file=sys.stderr)
         return 1
+    from pwm.report import page, render  # imported during the collection
+    rendered = page.of_snapshot(snapshot, layout, settings, now)
     paths = write(rendered, out)
     print(render.terminal(rendered))
     print("written: " + ", ".join(map(str, paths)))

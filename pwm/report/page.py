@@ -12,7 +12,7 @@ from pwm.pipeline.sweep import Run
 from pwm.report import figures, sections
 from pwm.report.leaderboard import build_leaderboard
 from pwm.report.scores import iqm_table
-from pwm.results.collect import PARALLEL_FROM, collect
+from pwm.results.collect import PARALLEL_FROM, Snapshot, collect
 from pwm.results.failures import group
 
 TITLE = "Experiment status"
@@ -67,8 +67,12 @@ def build(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float
           discover: bool = True) -> Report:
     """The page for the planned runs (and with `discover` the runs found on disk)."""
     now = time.time() if now is None else now
+    return of_snapshot(collect(layout, plan, settings, now, discover), layout, settings, now)
+
+
+def of_snapshot(snapshot: Snapshot, layout: Layout, settings: Mapping, now: float) -> Report:
+    """The page for runs already collected (pwm.results.collect) at time `now`."""
     level, resamples = settings["confidence_level"], settings["bootstrap_resamples"]
-    snapshot = collect(layout, plan, settings, now, discover)
     runs = snapshot.runs
     large = len(runs) >= PARALLEL_FROM
     with _meanwhile(large, figures.curve_figures, snapshot.evaluations, runs, snapshot.curves) as drawn:

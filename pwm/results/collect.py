@@ -9,7 +9,7 @@ pandas summaries cost ~2 ms a run, seconds on a 3,000-run sweep.
 """
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -206,32 +206,41 @@ def _read_runs(layout: Layout, settings: Mapping, now: float, preflight: Mapping
 
 
 def _read_in_parallel(layout: Layout, settings: Mapping, now: float, preflight: Mapping,
-                      runs: list[tuple[Run, int | None]]) -> tuple[list[tuple], pd.DataFrame, list[tuple[str, str]]]:
+                      runs: list[tuple[Run, int | None]], meanwhile: Callable[[], object] | None
+                      ) -> tuple[list[tuple], pd.DataFrame, list[tuple[str, str]]]:
     """_read_runs over the cores this process may use, for a large sweep: reading ~15,000 small
     files is per-file overhead in Python, one core's worth per process. The result (and its
-    order) is the same as from one process."""
+    order) is the same as from one process. `meanwhile` is called in this process while the
+    workers read (or first, when there are none)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     workers = min(cores, MAX_WORKERS, len(runs) // PARALLEL_FROM)
     read = partial(_read_runs, layout, settings, now, preflight)
     if workers < 2:
+        if meanwhile:
+            meanwhile()
         return read(runs)
     share = -(-len(runs) // workers)
     with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(read, [runs[i:i + share] for i in range(0, len(runs), share)]))
+        pending = pool.map(read, [runs[i:i + share] for i in range(0, len(runs), share)])  # submits every share
+        if meanwhile:
+            meanwhile()
+        parts = list(pending)
     return ([r for rows, _, _ in parts for r in rows], pd.concat([found for _, found, _ in parts], ignore_index=True),
             [bad for _, _, unreadable in parts for bad in unreadable])
 
 
-def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float, discover: bool = True) -> Snapshot:
+def collect(layout: Layout, plan: Mapping[Run, int], settings: Mapping, now: float, discover: bool = True,
+            meanwhile: Callable[[], object] | None = None) -> Snapshot:
     """Every planned run (and with `discover` every run found on disk), with its evaluations and
-    failures."""
+    failures. `meanwhile`: work for this process while worker processes read a large sweep
+    (pwm-status imports its report modules then)."""
     preflight = jobs.preflight_failures(layout)
     found, strays = layout.discovered_runs() if discover else (set(), [])
     runs = sorted(set(plan) | found, key=run_order)
     if not runs:
         raise NothingToReport(f"no run folders or training logs under {layout.results} and no planned runs")
     read, found_evaluations, bad_evaluations = _read_in_parallel(layout, settings, now, preflight,
-                                                                 [(run, plan.get(run)) for run in runs])
+                                                                 [(run, plan.get(run)) for run in runs], meanwhile)
     rows, curves, failures, unreadable, blocking = [], {}, [], [], set()
     for run, (row, curve, failure, bad) in zip(runs, read):
         rows.append(row)
