@@ -7,7 +7,9 @@ epochs (collect + updates), so that a shared machine's load falls on all of them
     python benchmarks/recipe_speed.py --task Hopper-v5 --settings "" dynamics.kind=flow
 
 Prints CPU ms per epoch, CPU-minutes per 100k agent steps (the learning benchmark's unit) and
-each setting's speed relative to the first, from the median over rounds.
+each setting's speed relative to the first, from the median over rounds; and the floating-point
+work of one epoch's updates (counted by torch) against this machine's fp32 matmul rate at one
+thread, measured in the same run: how far the recipe is from being bound by arithmetic alone.
 """
 import argparse
 import tempfile
@@ -15,8 +17,10 @@ import time
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from learning import RECIPE, agent_steps_per_epoch
+from update_step import matmul_gflops
 from pwm.config import compose_config
 from pwm.trainer import Trainer
 
@@ -40,6 +44,13 @@ def cpu_seconds_per_epoch(trainer: Trainer, epochs: int) -> float:
     return (time.process_time() - start) / epochs
 
 
+def update_gflop(trainer: Trainer) -> float:
+    """GFLOP of one epoch's world-model, actor and critic updates."""
+    with FlopCounterMode(display=False) as counter:
+        trainer.update()
+    return counter.get_total_flops() / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="cartpole-swingup")
@@ -55,14 +66,19 @@ def main() -> None:
         for _ in range(args.rounds):
             for trainer, times in zip(trainers, seconds):
                 times.append(cpu_seconds_per_epoch(trainer, args.epochs))
+        work = [update_gflop(trainer) for trainer in trainers]
+    peak = matmul_gflops(torch.device("cpu"))
     per_epoch = agent_steps_per_epoch(RECIPE)
     medians = [float(np.median(t)) for t in seconds]
     print(f"{args.task}, 1M recipe ({per_epoch} agent steps per epoch), one thread, "
           f"median of {args.rounds} turns of {args.epochs} epochs")
-    print(f"{'setting':<28} {'CPU ms/epoch':>12} {'CPU-min/100k':>12} {'speed':>6}")
-    for setting, median in zip(args.settings, medians):
+    print(f"{'setting':<28} {'CPU ms/epoch':>12} {'CPU-min/100k':>12} {'speed':>6} {'GFLOP/epoch':>11} "
+          f"{'at peak ms':>10}")
+    for setting, median, gflop in zip(args.settings, medians, work):
         print(f"{setting or 'default':<28} {median * 1e3:12.0f} {median * 1e5 / per_epoch / 60:12.1f} "
-              f"{medians[0] / median:6.2f}")
+              f"{medians[0] / median:6.2f} {gflop:11.1f} {gflop / peak * 1e3:10.0f}")
+    print(f"fp32 matmul at one thread: {peak:.0f} GFLOP/s ('at peak': the updates' arithmetic at that rate, "
+          "the least CPU time an epoch could take)")
 
 
 if __name__ == "__main__":
