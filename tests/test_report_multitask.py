@@ -9,7 +9,7 @@ from pwm.results.schemas import MULTITASK, MULTITASK_SUMMARY
 
 def policies(returns_by_seed: dict[int, dict[str, float]]) -> pd.DataFrame:
     rows = [{"task_set": "dmc", "task": task, "size": "1M", "variant": "mlp", "seed": seed, "outcome": "completed",
-             "reason": "", "final_eval_return": r, "normalised_score": r / 1000, "best_eval_return": r, "run_dir": ""}
+             "reason": "", "final_eval_return": r, "normalised_score": r / 1000, "run_dir": ""}
             for seed, by_task in returns_by_seed.items() for task, r in by_task.items()]
     return pd.DataFrame(rows)
 

@@ -9,6 +9,17 @@ from pwm.pipeline.sweep import Run, Variant
 _SEED = re.compile(r"^seed(0|[1-9]\d*)$")  # as the workflow names them: seed1, never seed01
 _SEED_LOG = re.compile(r"^seed(0|[1-9]\d*)\.log$")
 
+# The workflow's paths below its results directory: workflow/rules/*.smk build theirs from these.
+RUN_DIR = "runs/{task}/{size}/{variant}/seed{seed}"
+EVALUATION_DIR = "evaluations/{task}/{size}/{variant}/seed{seed}"  # pwm-eval's epoch{E}.parquet files
+TRAIN_LOG = "logs/train/{task}/{size}/{variant}/seed{seed}.log"
+PREFLIGHT = "preflight/{task}/{size}/{variant}.json"
+PREFLIGHT_LOG = "logs/preflight/{task}/{size}/{variant}.log"
+CLIPS_ROOT = "report/clips"
+CLIPS_DIR = CLIPS_ROOT + "/{task}/{size}/{variant}"  # best.gif, worst.gif, clips.json (pwm.clips)
+MT_ROOT = "multitask/{task_set}/{size}/{variant}/seed{seed}"  # world_model/ and policy/{task}/
+MT_EVALUATION_DIR = "evaluations/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}"
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -28,25 +39,22 @@ class Layout:
         """The folder Snakemake ran in: paths in its logs are relative to it."""
         return self.snakemake.parent
 
-    def _run_path(self, top: str, run: Run) -> Path:
-        return self.results / top / run.task / run.size / run.variant.name / f"seed{run.seed}"
-
     def run_dir(self, run: Run) -> Path:
-        return self._run_path("runs", run)
+        return self.results / RUN_DIR.format(**run.identity())
 
     def evaluation_dir(self, run: Run) -> Path:
-        return self._run_path("evaluations", run)
+        return self.results / EVALUATION_DIR.format(**run.identity())
 
     def train_log(self, run: Run) -> Path:
-        return self._run_path("logs/train", run).with_suffix(".log")
+        return self.results / TRAIN_LOG.format(**run.identity())
 
     @property
     def clips(self) -> Path:
-        """The policy clips: task/size/variant/{best.gif, worst.gif, clips.json} (pwm.clips)."""
-        return self.results / "report" / "clips"
+        """The policy clips of every configuration (CLIPS_DIR)."""
+        return self.results / CLIPS_ROOT
 
     def preflight_output(self, task: str, size: str, variant: str) -> Path:
-        return self.results / "preflight" / task / size / f"{variant}.json"
+        return self.results / PREFLIGHT.format(task=task, size=size, variant=variant)
 
     def slurm_logs(self, rule: str, wildcards: list[str]) -> list[Path]:
         """SLURM logs of a rule's job, newest first (the SLURM executor names the folder after the
@@ -64,9 +72,9 @@ class Layout:
         return sorted(folder.glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:newest]
 
     def preflight_logs(self) -> list[tuple[str, str, str, Path]]:
-        """(task, size, variant, log) of every preflight log."""
+        """(task, size, variant, log) of every preflight log (PREFLIGHT_LOG)."""
         found = []
-        for log in sorted((self.results / "logs" / "preflight").glob("*/*/*.log")):
+        for log in sorted(self.results.glob(PREFLIGHT_LOG.format(task="*", size="*", variant="*"))):
             found.append((log.parent.parent.name, log.parent.name, log.stem, log))
         return found
 
@@ -74,7 +82,7 @@ class Layout:
         """Every multi-task world model and per-task policy folder (the workflow's
         multitask/{task_set}/{size}/{variant}/seed{seed}/world_model and .../policy/{task})."""
         found = []
-        for seed_dir in sorted((self.results / "multitask").glob("*/*/*/seed*")):
+        for seed_dir in sorted(self.results.glob(MT_ROOT.format(task_set="*", size="*", variant="*", seed="*"))):
             seed = _SEED.match(seed_dir.name)
             if seed is None:
                 continue
@@ -88,8 +96,7 @@ class Layout:
 
     def multitask_evaluation_dir(self, found: dict) -> Path:
         """pwm-eval's files of a multi-task policy (none for a world model)."""
-        return (self.results / "evaluations" / "multitask" / found["task_set"] / found["size"] / found["variant"]
-                / f"seed{found['seed']}" / (found["task"] or "-"))
+        return self.results / MT_EVALUATION_DIR.format(**{**found, "task": found["task"] or "-"})
 
     def discovered_runs(self) -> tuple[set[Run], list[Path]]:
         """Runs with a run folder or a training log (a job can fail before making its folder),

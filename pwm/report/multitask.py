@@ -11,28 +11,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pwm.results import files as rundir
-from pwm.results.collect import folder_outcome, read_folder
+from pwm.pipeline.layout import Layout
+from pwm.results.collect import read_multitask_folder
 from pwm.results.schemas import MULTITASK, MULTITASK_SUMMARY
 from pwm.report.stats import difference_interval, mean_interval, verdict
 from pwm.pipeline.tasks import max_return
 
 
 def policy_rows(records: Iterable[Mapping], now: float, settings: Mapping) -> pd.DataFrame:
-    """One row per planned policy: outcome and final evaluated return (NaN until evaluated)."""
+    """One row per planned policy: outcome and final evaluated return (NaN until evaluated), read
+    as pwm-status reads multi-task folders (pwm.results.collect.read_multitask_folder)."""
     rows = []
     for r in records:
-        folder = Path(r["run_dir"])
-        status, _, age, unreadable = read_folder(folder, now)
-        state, note = folder_outcome(status, age, unreadable, settings)
-        evals = pd.concat([pd.read_parquet(p) for p in r["evaluations"]]) if r["evaluations"] else pd.DataFrame()
-        summary = rundir.evaluation_summary(evals, r["epochs"])
+        folder = Path(r["run_dir"])  # results/multitask/{task_set}/{size}/{variant}/seed{seed}/policy/{task}
+        found = {"stage": "policy", **{key: r[key] for key in ("task_set", "size", "variant", "seed", "task")},
+                 "folder": folder}
+        row, _ = read_multitask_folder(Layout.of(folder.parents[6]), found, settings, now, r["epochs"])
         norm = max_return(r["task"])
-        rows.append({key: r[key] for key in ("task_set", "task", "size", "variant", "seed")} | {
-            "outcome": state, "reason": note or str((status or {}).get("reason") or ""),
-            "final_eval_return": summary["final_eval_return"],
-            "normalised_score": summary["final_eval_return"] / norm if norm else np.nan,
-            "best_eval_return": summary["best_eval_return"], "run_dir": str(folder)})
+        rows.append({**row, "reason": row["note"], "run_dir": str(folder),
+                     "normalised_score": row["final_eval_return"] / norm if norm else np.nan})
     return pd.DataFrame(rows, columns=[c for c in MULTITASK if c != "single_task_return"])
 
 

@@ -175,25 +175,33 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
     return row, curve, failure, unreadable
 
 
+def read_multitask_folder(layout: Layout, found: dict, settings: Mapping, now: float,
+                          planned: int | None = None) -> tuple[dict, list[tuple[str, str]]]:
+    """A multi-task world model's or per-task policy's row (columns MULTITASK_RUNS): state,
+    progress, ETA and (policies) the final evaluated return, from `found` (as
+    Layout.multitask_folders gives it); and the files that could not be used."""
+    status, path, age, unreadable = read_folder(found["folder"], now)
+    outcome, note = folder_outcome(status, age, unreadable, settings)
+    m, note = read_metrics(path, outcome, note, unreadable)
+    status = status or {}
+    epochs = planned_epochs(planned, status, m)
+    epoch = int(m.epoch[-1]) if len(m.epoch) else 0
+    eta = health.eta_s(m.epoch, m.wall_s, epochs) if outcome == "running" and m.wall_s is not None else np.nan
+    final, bad = evaluations.final_return(layout.multitask_evaluation_dir(found), epochs)
+    row = {**{k: v for k, v in found.items() if k != "folder"}, "outcome": outcome,
+           "note": note or str(status.get("reason") or ""), "epoch": epoch, "epochs": epochs,
+           "progress": epoch / epochs if epochs else np.nan, "wall_s": m.wall_total, "eta_s": eta,
+           "final_eval_return": final, "host": str(status.get("host") or "")}
+    return row, unreadable + bad
+
+
 def collect_multitask(layout: Layout, settings: Mapping, now: float) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """One row per multi-task world model and per-task policy found on disk: state, progress,
-    ETA and (policies) the final evaluated return; and the files that could not be used."""
+    """One row per multi-task world model and per-task policy found on disk (read_multitask_folder)."""
     rows, unreadable = [], []
     for found in layout.multitask_folders():
-        status, path, age, bad = read_folder(found["folder"], now)
+        row, bad = read_multitask_folder(layout, found, settings, now)
+        rows.append(row)
         unreadable += bad
-        outcome, note = folder_outcome(status, age, bad, settings)
-        m, note = read_metrics(path, outcome, note, unreadable)
-        status = status or {}
-        epochs = planned_epochs(None, status, m)
-        epoch = int(m.epoch[-1]) if len(m.epoch) else 0
-        eta = health.eta_s(m.epoch, m.wall_s, epochs) if outcome == "running" and m.wall_s is not None else np.nan
-        final, bad = evaluations.final_return(layout.multitask_evaluation_dir(found), epochs)
-        unreadable += bad
-        rows.append({**{k: v for k, v in found.items() if k != "folder"}, "outcome": outcome,
-                     "note": note or str(status.get("reason") or ""), "epoch": epoch, "epochs": epochs,
-                     "progress": epoch / epochs if epochs else np.nan, "wall_s": m.wall_total, "eta_s": eta,
-                     "final_eval_return": final, "host": str(status.get("host") or "")})
     return pd.DataFrame(rows, columns=MULTITASK_RUNS), unreadable
 
 

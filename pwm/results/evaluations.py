@@ -7,8 +7,8 @@ the per-file cost is all that matters, and the summaries are computed in one gro
 all runs rather than run by run.
 
 Best checkpoint = highest mean over episodes (optimistic: selected on the episodes it is scored
-on); final = the checkpoint of the last planned epoch, the one the leaderboard ranks (as in
-pwm.results.files.evaluation_summary); latest = the newest evaluated checkpoint, compared with
+on); final = the checkpoint of the last planned epoch, the one the leaderboard ranks (and
+final_return's, for multi-task policies); latest = the newest evaluated checkpoint, compared with
 the baseline's seeds at the same checkpoint while runs are still going.
 """
 import os

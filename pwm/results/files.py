@@ -86,17 +86,6 @@ def training_summary(epochs: np.ndarray, returns: np.ndarray, collapse_drop: flo
             "final10_return": float(r[-WINDOW:].mean()), "collapsed": rule.collapsed}, rule
 
 
-def evaluation_summary(evaluations: pd.DataFrame, final_epoch: int) -> dict:
-    """Best and final checkpoint by mean evaluated return (over episodes)."""
-    if evaluations.empty:
-        return {"evaluated_checkpoints": 0, "best_eval_return": np.nan, "best_eval_epoch": np.nan,
-                "final_eval_return": np.nan}
-    per_checkpoint = evaluations.groupby("checkpoint_epoch")["return"].mean()
-    return {"evaluated_checkpoints": len(per_checkpoint), "best_eval_return": per_checkpoint.max(),
-            "best_eval_epoch": per_checkpoint.idxmax(),
-            "final_eval_return": per_checkpoint.get(final_epoch, np.nan)}
-
-
 CLIP_ROLES = ("best", "worst")
 
 

@@ -132,7 +132,6 @@ MULTITASK = {
     "reason": "why the policy's training stopped, from status.json (empty when it did not stop)",
     "final_eval_return": "mean evaluated return of the policy's final checkpoint in the real environment",
     "normalised_score": "final_eval_return / 1,000 on dm_control (NaN on gymnasium tasks)",
-    "best_eval_return": "highest mean evaluated return over the policy's checkpoints (selection-biased)",
     "run_dir": "the policy's run folder",
     "single_task_return": "mean over seeds of the single-task final_eval_return, same task, size and variant",
 }

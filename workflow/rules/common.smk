@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+from pwm.pipeline import layout
 from pwm.results.projection import projection, summary
 from pwm.pipeline.sweep import MultiTaskSweep, Sweep, SweepConfigError, check_schema, Variant, alternation, override_args
 from pwm.envs import TASKS
@@ -49,11 +50,15 @@ wildcard_constraints:
 
 # The run folder holds pwm-train's resumable state; it is passed as a param, never declared as
 # an output, because Snakemake deletes the outputs of a failed job (and so the state to resume).
-RUN_DIR = "results/runs/{task}/{size}/{variant}/seed{seed}"
+RESULTS = "results"
+RUN_DIR = f"{RESULTS}/{layout.RUN_DIR}"
 # One evaluate job per run writes every checkpoint's evaluation into the run's folder (one
 # cluster job per run, not one per checkpoint); pwm-eval names the files after the epochs.
-EVALUATION_DIR = "results/evaluations/{task}/{size}/{variant}/seed{seed}"
+EVALUATION_DIR = f"{RESULTS}/{layout.EVALUATION_DIR}"
 EVALUATION = f"{EVALUATION_DIR}/epoch{{epoch}}.parquet"
+TRAIN_LOG = f"{RESULTS}/{layout.TRAIN_LOG}"
+PREFLIGHT = f"{RESULTS}/{layout.PREFLIGHT}"
+PREFLIGHT_LOG = f"{RESULTS}/{layout.PREFLIGHT_LOG}"
 
 
 def run_dir(wildcards):
@@ -177,7 +182,7 @@ def aggregate_records(wildcards):
 
 
 # Policy clips per configuration (task, size, variant), with evaluation.clips.
-CLIPS_DIR = "results/report/clips/{task}/{size}/{variant}"
+CLIPS_DIR = f"{RESULTS}/{layout.CLIPS_DIR}"
 
 
 def configuration_checkpoints(wildcards):
@@ -213,10 +218,10 @@ def final_targets():
 
 
 # --- multi-task -------------------------------------------------------------------------------
-MT_ROOT = "results/multitask/{task_set}/{size}/{variant}/seed{seed}"
+MT_ROOT = f"{RESULTS}/{layout.MT_ROOT}"
 MT_WORLD_MODEL_DIR = f"{MT_ROOT}/world_model"
 MT_POLICY_DIR = f"{MT_ROOT}/policy/{{task}}"
-MT_EVALUATION_DIR = "results/evaluations/multitask/{task_set}/{size}/{variant}/seed{seed}/{task}"
+MT_EVALUATION_DIR = f"{RESULTS}/{layout.MT_EVALUATION_DIR}"
 MT_EVALUATION = f"{MT_EVALUATION_DIR}/epoch{{epoch}}.parquet"
 MT_DATA_FROM_RUN = "results/multitask/data/{task}/{size}-{variant}-seed{seed}.pt"
 MT_DATA_RANDOM = "results/multitask/data/{task}/random.pt"

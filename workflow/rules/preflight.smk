@@ -3,9 +3,9 @@
 # time a few learning epochs on the train jobs' device (the sweep's projected cost, common.smk).
 rule preflight:
     output:
-        "results/preflight/{task}/{size}/{variant}.json",
+        PREFLIGHT,
     log:
-        "results/logs/preflight/{task}/{size}/{variant}.log",
+        PREFLIGHT_LOG,
     params:
         threads=train_threads,  # the configured count, even where Snakemake has fewer cores: a run's identity
         variant=variant_args,

@@ -9,7 +9,7 @@ rule train:
         status=f"{RUN_DIR}/final/status.json",
         checkpoint=f"{RUN_DIR}/final/checkpoint.pt",
     log:
-        "results/logs/train/{task}/{size}/{variant}/seed{seed}.log",
+        TRAIN_LOG,
     benchmark:
         "results/benchmarks/train/{task}/{size}/{variant}/seed{seed}.tsv"
     params:
