@@ -47,16 +47,6 @@ def world_model_optimizer(world_model: nn.Module, agent_cfg) -> torch.optim.Adam
                  {"params": rest, "lr_scale": 1.0}], a, lr=a.model_lr)
 
 
-def actor_optimizer(actor: "Actor", agent_cfg) -> torch.optim.Adam:
-    """Adam over the actor, its log-std at `log_std_lr_scale` times the actor lr: Adam moves a
-    parameter by about its lr per update whatever the gradient, so at the actor lr the log-std
-    can fall by at most ~0.8 over the 1,562 actor updates of 100k agent steps."""
-    a = agent_cfg
-    mean = list(actor.mean.parameters())
-    return adam([{"params": [actor.log_std], "lr_scale": a.log_std_lr_scale, "lr": a.actor_lr * a.log_std_lr_scale},
-                 {"params": mean, "lr_scale": 1.0}], a, lr=a.actor_lr, betas=tuple(a.actor_betas))
-
-
 class Actor(nn.Module):
     """Gaussian over pre-tanh actions: state-dependent mean, learned state-independent log-std.
     The log-std is clamped into [log_std_min, log_std_max] after each optimiser step
@@ -198,7 +188,7 @@ class Agent:
         self.return_scale = torch.ones((), device=device)  # running 5-95% range of imagined returns
         self.critic_params, self.target_params = list(self.critics.parameters()), list(self.target_critics.parameters())
         self.model_opt = world_model_optimizer(self.world_model, a)
-        self.actor_opt = actor_optimizer(self.actor, a)
+        self.actor_opt = adam(self.actor.parameters(), a, lr=a.actor_lr, betas=tuple(a.actor_betas))
         self.critic_opt = adam(self.critics.parameters(), a, lr=a.critic_lr, betas=tuple(a.critic_betas))
 
     # --- acting -------------------------------------------------------------------------

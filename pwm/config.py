@@ -69,7 +69,6 @@ class AgentConfig:
     critic_lr: float = 5e-4
     model_lr: float = 3e-4
     encoder_lr_scale: float = 1.0  # the encoder's lr is model_lr times this (TD-MPC2: 0.3)
-    log_std_lr_scale: float = 1.0  # the actor's log-std lr is actor_lr times this
     final_lr: float = 1e-5  # every lr decays linearly to this over lr_decay_epochs, then stays
     lr_decay_epochs: int = 15000  # PWM's max_epochs; fixed, so epoch N means the same lr in every run
     actor_betas: List[float] = field(default_factory=lambda: [0.7, 0.95])
@@ -330,7 +329,7 @@ def _validate_device(device: str) -> None:
 def _validate_learning(c) -> None:
     """Learning rates, discounts and the reward range, wherever an agent config is used."""
     a = c.agent
-    for key in ("model_lr", "actor_lr", "critic_lr", "final_lr", "encoder_lr_scale", "log_std_lr_scale"):
+    for key in ("model_lr", "actor_lr", "critic_lr", "final_lr"):
         _above(f"agent.{key}", getattr(a, key), 0)
     _within("agent.gamma", a.gamma, 0, 1)
     _within("agent.rho", a.rho, 0, 1)
