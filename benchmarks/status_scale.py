@@ -1,7 +1,7 @@
 """Time pwm-status on a sweep of 3,000 runs of 20,000 epochs each (generated), against the
 goal of 10 s; exit 1 if it fails or takes a minute or more.
 
-    python benchmarks/status_scale.py [--root DIR] [--keep] [--seeds 10]
+    python benchmarks/status_scale.py [--root DIR] [--keep] [--seeds 10] [--repeats 3]
 
 The sweep: 19 dm_control tasks + Ant-v5, sizes 1M / 5M / 48M, mlp + flow heun K=2,4 + euler
 K=2,8, 10 seeds = 3,000 runs; checkpoints every 5,000 epochs, each evaluated (12,000 evaluation
@@ -142,6 +142,8 @@ def main() -> int:
     parser.add_argument("--root", type=Path, help="where to generate (default: a new temporary folder)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds per configuration (10: 3,000 runs)")
     parser.add_argument("--keep", action="store_true", help="keep the generated results directory")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="pwm-status calls; the median is judged (a shared machine's speed varies by call)")
     args = parser.parse_args()
     root = args.root or Path(tempfile.mkdtemp(prefix="pwm-status-scale-"))
     try:
@@ -149,16 +151,22 @@ def main() -> int:
         results = generate(root, args.seeds)
         runs = len(DMC + ["Ant-v5"]) * len(SIZES) * len(VARIANTS) * args.seeds
         print(f"generated {runs} runs x {EPOCHS} epochs in {time.perf_counter() - started:.0f} s under {root}")
-        started = time.perf_counter()
+        os.sync()  # the generator's dirty pages are written back now, not while pwm-status is timed
         status = Path(sys.executable).with_name("pwm-status")
-        done = subprocess.run([str(status), str(results), "--config", str(root / "config.yaml")],
-                              capture_output=True, text=True)
-        seconds = time.perf_counter() - started
+        seconds = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            done = subprocess.run([str(status), str(results), "--config", str(root / "config.yaml")],
+                                  capture_output=True, text=True)
+            seconds.append(time.perf_counter() - started)
+            if done.returncode != 0:
+                break
         print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
-        goal = "met" if seconds < GOAL_S else "not met"
-        print(f"pwm-status on {runs} runs x {EPOCHS} epochs: {seconds:.1f} s (exit {done.returncode}); "
-              f"goal {GOAL_S} s: {goal}")
-        return 0 if done.returncode == 0 and seconds < 60 else 1
+        median = float(np.median(seconds))
+        goal = "met" if median < GOAL_S else "not met"
+        print(f"pwm-status on {runs} runs x {EPOCHS} epochs: {', '.join(f'{s:.1f}' for s in seconds)} s, median "
+              f"{median:.1f} s (exit {done.returncode}); goal {GOAL_S} s: {goal}")
+        return 0 if done.returncode == 0 and median < 60 else 1
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
