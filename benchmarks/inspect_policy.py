@@ -2,7 +2,11 @@
 evaluation seeds benchmarks/learning.py uses and prints, per episode, the return, the first and
 last observation and the mean |action| over the last agent steps: a pendulum that never swings up
 shows its last observation at rest away from upright with |action| 1, a cartpole that balances
-off centre shows the cart's position in its last observation (dm_control's first entry).
+off centre shows the cart's position in its last observation (dm_control's first entry). Also
+each action dimension's standard deviation over the episode (a policy that ignores the state
+holds a near-constant posture: walker-walk at 50k agent steps) and, for a world model with a
+termination head, its predicted probability that each real step ended the episode, before the
+last 10 steps and over them (does the model see a fall coming?).
 
     python benchmarks/inspect_policy.py RUN/final/checkpoint.pt [--episodes 10] [--tail 200]
 """
@@ -13,21 +17,30 @@ import torch
 
 from pwm.envs import make_env
 from pwm.evaluate import Policy
+from pwm.world_model import WorldModel
 
 SEED_BASE = 10**6  # benchmarks/learning.py's evaluation seeds
 
 
-def replay(policy: Policy, seed: int, tail: int) -> dict:
+def replay(policy: Policy, model: WorldModel, seed: int, tail: int) -> dict:
+    """One evaluation episode; `model` is the checkpoint's trained world model (its own encoder)."""
     env = make_env(policy.task, seed=seed, action_repeat=policy.action_repeat)
     first, _ = env.reset(seed=seed)
-    obs, total, actions, done = first, 0.0, [], False
+    obs, total, actions, terminations, done = first, 0.0, [], [], False
     while not done:
         action = policy(obs[None].astype(np.float32))[0]
+        if model.termination_head is not None:
+            with torch.no_grad():
+                z = model.encode(torch.as_tensor(obs[None], dtype=torch.float32))
+                z_next = model.next(z, torch.as_tensor(action[None], dtype=torch.float32))
+                terminations.append(1 - model.continues(z_next).item())
         obs, reward, terminated, truncated, _ = env.step(action)
         total, done = total + reward, terminated or truncated
-        actions.append(np.abs(action).mean())
+        actions.append(action)
+    actions = np.array(actions)
     return {"seed": seed, "return": total, "steps": len(actions), "first": first, "last": obs,
-            "tail_abs_action": float(np.mean(actions[-tail:]))}
+            "tail_abs_action": float(np.abs(actions[-tail:]).mean()), "action_std": actions.std(0),
+            "terminations": np.array(terminations)}
 
 
 def main() -> None:
@@ -36,13 +49,22 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--tail", type=int, default=200, help="agent steps at the end over which |action| is averaged")
     args = parser.parse_args()
-    policy = Policy(torch.load(args.checkpoint, map_location="cpu", weights_only=False))
-    np.set_printoptions(precision=2, suppress=True, linewidth=200)
+    weights = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    policy = Policy(weights)
+    model = WorldModel(policy.cfg, weights["obs_dim"], weights["action_dim"],
+                       termination=policy.world_model.termination_head is not None)
+    model.load_state_dict(weights["world_model"])
+    np.set_printoptions(precision=4, suppress=True, linewidth=200)
     print(f"{policy.task}, {args.checkpoint}: deterministic policy, seeds {SEED_BASE}+")
     for i in range(args.episodes):
-        r = replay(policy, SEED_BASE + i, args.tail)
+        r = replay(policy, model, SEED_BASE + i, args.tail)
         print(f"episode {i}: return {r['return']:8.1f} in {r['steps']} steps, mean |action| over the last "
-              f"{args.tail}: {r['tail_abs_action']:.2f}\n  first obs {r['first'][:6]}\n  last obs  {r['last'][:6]}")
+              f"{args.tail}: {r['tail_abs_action']:.2f}\n  first obs {r['first'][:6]}\n  last obs  {r['last'][:6]}"
+              f"\n  action std over the episode {r['action_std']}")
+        p = r["terminations"]
+        if len(p):
+            print(f"  predicted termination: mean {p[:-10].mean() if len(p) > 10 else float('nan'):.4f} before the "
+                  f"last 10 steps, last 10 {p[-10:]}")
 
 
 if __name__ == "__main__":

@@ -145,6 +145,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3,
                         help="pwm-status calls; the median is judged (a shared machine's speed varies by call)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: must be 1 or more")
     root = args.root or Path(tempfile.mkdtemp(prefix="pwm-status-scale-"))
     try:
         started = time.perf_counter()

@@ -102,12 +102,13 @@ class Layout:
         """Runs with a run folder or a training log (a job can fail before making its folder),
         and the folders under runs/ where a run folder would be that the pipeline did not make."""
         found, strays = set(), []
-        for top, pattern in (("runs", _SEED), ("logs/train", _SEED_LOG)):
+        for template, pattern in ((RUN_DIR, _SEED), (TRAIN_LOG, _SEED_LOG)):
+            top = Path(template).parents[3]  # runs/ and logs/train/ above {task}/{size}/{variant}/seed...
             for path in sorted((self.results / top).glob("*/*/*/*")):
                 run = _parse(path, pattern)
                 if run is not None:
                     found.add(run)
-                elif top == "runs":
+                elif template == RUN_DIR:
                     strays.append(path)
         return found, strays
 

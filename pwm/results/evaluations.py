@@ -28,10 +28,21 @@ _FILE = re.compile(r"^epoch(\d+)\.parquet$")
 IDENTITY = ["task", "size", "variant", "seed"]
 
 
-def return_column(handle) -> np.ndarray:
-    """The `return` column of one evaluation file. Read without pre-buffering: the file is a few
-    kB, and skipping pyarrow's read planning makes a read ~30% cheaper."""
-    return pq.ParquetFile(handle, pre_buffer=False).read(columns=["return"], use_threads=False).column(0).to_numpy()
+def read_returns(path: str) -> tuple[np.ndarray | None, str]:
+    """The `return` column of one evaluation file; or None and why it could not be read. Read
+    without pre-buffering: the file is a few kB, and skipping pyarrow's read planning makes a read
+    ~30% cheaper."""
+    try:
+        with pa.OSFile(path) as handle:
+            table = pq.ParquetFile(handle, pre_buffer=False).read(columns=["return"], use_threads=False)
+        return table.column(0).to_numpy(), ""
+    except (OSError, pa.ArrowException, KeyError) as err:
+        return None, f"unreadable {os.path.basename(path)}: {err}"
+
+
+def _mean(returns: np.ndarray) -> float:
+    """Mean over episodes; NaN for a file without episodes."""
+    return float(np.mean(returns)) if len(returns) else np.nan
 
 
 def read(layout: Layout, runs: Iterable[Run]) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
@@ -48,16 +59,14 @@ def read(layout: Layout, runs: Iterable[Run]) -> tuple[pd.DataFrame, list[tuple[
             match = _FILE.match(entry.name)
             if match is None:
                 continue
-            try:
-                with pa.OSFile(entry.path) as handle:
-                    returns = return_column(handle)
-            except (OSError, pa.ArrowException, KeyError) as err:
-                unreadable.append((entry.path, f"unreadable {entry.name}: {err}"))
+            returns, why = read_returns(entry.path)
+            if returns is None:
+                unreadable.append((entry.path, why))
                 continue
             for key, value in run.identity().items():
                 columns[key].append(value)
             columns["checkpoint_epoch"].append(int(match[1]))
-            columns["return"].append(float(np.mean(returns)) if len(returns) else np.nan)
+            columns["return"].append(_mean(returns))
             columns["episodes"].append(len(returns))
     return pd.DataFrame(columns), unreadable
 
@@ -102,8 +111,5 @@ def final_return(folder: Path, final_epoch: int) -> tuple[float, list[tuple[str,
     path = Path(folder) / f"epoch{final_epoch}.parquet"
     if not final_epoch or not path.exists():
         return np.nan, []
-    try:
-        with pa.OSFile(str(path)) as handle:
-            return float(np.mean(return_column(handle))), []
-    except (OSError, pa.ArrowException, KeyError) as err:
-        return np.nan, [(str(path), f"unreadable {path.name}: {err}")]
+    returns, why = read_returns(str(path))
+    return (np.nan, [(str(path), why)]) if returns is None else (_mean(returns), [])
