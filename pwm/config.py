@@ -51,6 +51,7 @@ class ModelConfig:
     vmin: float = -10.0
     vmax: float = 10.0
     simnorm_dim: int = 8
+    symlog_obs: bool = False  # the encoder squashes observations with symlog first (see config/README.md)
     actor_dims: List[int] = field(default_factory=lambda: [400, 200, 100])
     critic_dims: List[int] = field(default_factory=lambda: [400, 200])
     num_critics: int = 3

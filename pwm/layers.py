@@ -3,6 +3,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from pwm.math import symlog
+
 
 class SimNorm(nn.Module):
     """Softmax over consecutive groups of `group` features: each group lies on a simplex."""
@@ -15,6 +17,14 @@ class SimNorm(nn.Module):
         shape = x.shape
         x = x.view(*shape[:-1], -1, self.group)
         return F.softmax(x, dim=-1).view(shape)
+
+
+class SymLog(nn.Module):
+    """sign(x) log(1 + |x|) per feature (DreamerV3's input squashing): large observation entries
+    (joint velocities of a body thrown about by contacts) are compressed, small ones kept."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return symlog(x)
 
 
 class Mish(nn.Module):

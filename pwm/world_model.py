@@ -6,7 +6,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from pwm.dynamics import build_dynamics
-from pwm.layers import SimNorm, count_params, init_weights, mlp, zero_last_linear
+from pwm.layers import SimNorm, SymLog, count_params, init_weights, mlp, zero_last_linear
 from pwm.math import soft_cross_entropy, two_hot_decode
 from pwm.presets import SIZES
 
@@ -56,8 +56,8 @@ class WorldModel(nn.Module):
         self.task_emb = nn.Embedding(num_tasks, task_dim, max_norm=1) if task_dim else None
         hidden = (preset.mlp_dim, preset.mlp_dim)
         za_dim = preset.latent_dim + action_dim + task_dim
-        self.encoder = mlp(obs_dim + task_dim, preset.encoder_dims, preset.latent_dim,
-                           out_act=SimNorm(m.simnorm_dim))
+        encoder = mlp(obs_dim + task_dim, preset.encoder_dims, preset.latent_dim, out_act=SimNorm(m.simnorm_dim))
+        self.encoder = nn.Sequential(SymLog(), *encoder) if m.symlog_obs else encoder
         self.dynamics = build_dynamics(cfg.dynamics, za_dim, hidden, preset.latent_dim, m.simnorm_dim)
         self.reward_head = (TwoHotReward(za_dim, hidden, m.num_bins, m.vmin, m.vmax)
                             if m.reward_head == "twohot" else ScalarReward(za_dim, hidden))

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from pwm.config import compose_config
+from pwm.evaluate import Policy
+from pwm.math import symlog
 from pwm.trainer import Trainer
-from pwm.world_model import ScalarReward, TwoHotReward
+from pwm.world_model import ScalarReward, TwoHotReward, WorldModel
 
 
 @pytest.mark.parametrize("head", ["twohot", "scalar"])
@@ -38,3 +40,21 @@ def test_reward_loss_matches_the_head():
     # scalar: the loss is the squared error of the decoded value itself
     assert torch.allclose(scalar.loss(r, r), torch.zeros_like(r))
     assert torch.allclose(scalar.loss(torch.zeros_like(r), r), r ** 2)
+
+
+def test_symlog_observations_are_squashed_before_the_encoder_in_training_and_in_checkpoints(tmp_path):
+    overrides = [f"run_dir={tmp_path}", "task=cartpole-balance", "env.num_envs=2"]
+    squashing, plain = (compose_config("train", [*overrides, f"model.symlog_obs={on}"]) for on in ("true", "false"))
+    obs = torch.tensor([[30.0, -0.5, 0.0, 2.0, -60.0]])  # a fast cart and pole next to small entries
+    torch.manual_seed(0)
+    wm = WorldModel(squashing, 5, 1)
+    torch.manual_seed(0)
+    reference = WorldModel(plain, 5, 1)
+    with torch.no_grad():
+        assert torch.allclose(wm.encode(obs), reference.encode(symlog(obs)))
+        assert not torch.allclose(wm.encode(obs), reference.encode(obs))
+    # a checkpoint of a run with it acts through the same squashing encoder
+    trainer = Trainer(squashing, log=lambda *_: None)
+    policy = Policy(trainer.weights())
+    with torch.no_grad():
+        assert torch.equal(policy.world_model.encode(obs), trainer.agent.world_model.encode(obs))
