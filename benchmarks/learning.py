@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pwm.config import compose_config
 from pwm.envs import default_action_repeat, make_env
 from pwm.evaluate import evaluate_checkpoint, run_episodes
+from pwm.loop import same_run
 
 # task -> seeds of the default table (the issue's minimum: 3 seeds on dm_control, 2 on gymnasium)
 TASK_SEEDS = {"cartpole-swingup": [1, 2, 3], "pendulum-swingup": [1, 2, 3], "Hopper-v5": [1, 2], "Ant-v5": [1, 2]}
@@ -70,13 +72,19 @@ def finished_run(job: dict, episodes: int) -> dict:
     is a row with its error, so that the rest of the table still comes out."""
     run_dir = job["run_dir"]
     evaluation = run_dir / "eval.parquet"
+    failed = {"task": job["task"], "variant": job["variant"], "seed": job["seed"], "eval_return": float("nan"),
+              "eval_length": float("nan"), "cpu_min": float("nan"), "cpu_min_per_100k": float("nan")}
+    if evaluation.exists() and not same_run((run_dir / "config.yaml").read_text(),
+                                            compose_config("train", [f"run_dir={run_dir}", *job["overrides"]])):
+        print(f"{run_dir} was trained with another configuration than this recipe's (an older recipe or other "
+              "--overrides); not counted: use another --label, or delete it to rerun", file=sys.stderr)
+        return failed
     if not evaluation.exists():
         try:
             run_training(run_dir, job["overrides"])
         except RuntimeError as err:
             print(err, file=sys.stderr)
-            return {"task": job["task"], "variant": job["variant"], "seed": job["seed"], "eval_return": float("nan"),
-                    "eval_length": float("nan"), "cpu_min": float("nan"), "cpu_min_per_100k": float("nan")}
+            return failed
         evaluate_checkpoint(run_dir / "final" / "checkpoint.pt", episodes, seed_base=10**6).to_parquet(evaluation)
     ev = pd.read_parquet(evaluation)
     cpu_s = trainer_cpu_s(run_dir)

@@ -103,7 +103,7 @@ class EpochLoop:
         write_json_atomic(run.param_counts, self.param_counts())
         # on the CPU: RNG states must stay CPU byte tensors; modules and optimisers copy onto their device
         try:
-            state = checkpoint.load_newest_readable(run.state, "cpu", self.log, accept=lambda s: _same_run(s, cfg))
+            state = checkpoint.load_newest_readable(run.state, "cpu", self.log, accept=lambda s: same_run(s["config"], cfg))
         except checkpoint.NoUsableStateError as err:
             if not cfg.restart_if_no_state:
                 raise ConfigError(str(err)) from None
@@ -165,10 +165,11 @@ def _read_status(run: RunDir, log) -> dict:
     return status if isinstance(status, dict) else {}
 
 
-def _same_run(state: dict, cfg) -> bool:
-    """A resume state is this run's when its configuration is this one (the folder may move)."""
+def same_run(config_text: str, cfg) -> bool:
+    """A saved configuration (a resume state's, a run folder's) is this run's when it equals this
+    one in everything but where the folder is (the folder may move)."""
     try:
-        saved = from_yaml_text(state["config"], type(cfg))
+        saved = from_yaml_text(config_text, type(cfg))
     except Exception:
         return False
     return _comparable(saved) == _comparable(cfg)
