@@ -1,7 +1,7 @@
-"""CPU time per agent step of the learning recipe (benchmarks/learning.py's, the default sweep's
-1M budget) at one torch thread, for several settings compared within one run: each setting's
-trainer is built, its random phase filled, then the settings take turns timing a few learning
-epochs (collect + updates), so that a shared machine's load falls on all of them alike.
+"""CPU time per agent step of the learning recipe (benchmarks/learning.py's) at one torch
+thread, for several settings compared within one run: each setting's trainer is built, its
+random phase filled, then the settings take turns timing a few learning epochs (collect +
+updates), so that a shared machine's load falls on all of them alike.
 
     python benchmarks/recipe_speed.py                       # default against agent.adam=fused and agent.precision=bf16
     python benchmarks/recipe_speed.py --task Hopper-v5 --settings "" dynamics.kind=flow

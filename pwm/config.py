@@ -51,7 +51,7 @@ class ModelConfig:
     vmin: float = -10.0
     vmax: float = 10.0
     simnorm_dim: int = 8
-    symlog_obs: bool = False  # the encoder squashes observations with symlog first (see config/README.md)
+    symlog_obs: bool = True  # the encoder squashes observations with symlog first (config/README.md: walker-walk)
     actor_dims: List[int] = field(default_factory=lambda: [400, 200, 100])
     critic_dims: List[int] = field(default_factory=lambda: [400, 200])
     num_critics: int = 3
@@ -435,6 +435,10 @@ def to_yaml(cfg) -> str:
 # with the value that meant "off": a config saved with that value still loads (the run is the
 # same without the key); any other value is refused, since this code cannot train it.
 RETIRED_KEYS = {"agent": {"greedy_envs": 0}}
+# Keys added after run folders and checkpoints were saved without them, with the value that
+# reproduces those runs: a saved config that lacks one gets that value, not today's default (the
+# encoder of a checkpoint from before model.symlog_obs has no symlog in front of it).
+ADDED_KEYS = {"model": {"symlog_obs": False}}
 
 
 def from_yaml_text(text: str, cls=TrainConfig):
@@ -445,4 +449,9 @@ def from_yaml_text(text: str, cls=TrainConfig):
         for key, off in keys.items():
             if node is not None and node.get(key, None) == off:
                 del node[key]
+    for section, keys in ADDED_KEYS.items():
+        node = saved.get(section)
+        for key, before in keys.items():
+            if node is not None and key not in node:
+                node[key] = before
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), saved))

@@ -128,3 +128,21 @@ def test_a_config_saved_with_a_retired_key_at_its_off_value_still_loads():
     with pytest.raises(Exception, match="greedy_envs"):
         from_yaml_text(saved.replace("greedy_envs: 0", "greedy_envs: 2"))
 
+
+
+@pytest.mark.parametrize("config_class", ["TrainConfig", "PretrainConfig"])
+def test_a_config_saved_before_a_key_existed_loads_with_the_value_that_reproduces_it(config_class):
+    """Run folders and checkpoints saved before `model.symlog_obs` existed were trained without
+    symlog: they load (resume, evaluate) as such, whatever today's default; a saved value wins."""
+    import pwm.config
+    from pwm.config import from_yaml_text, to_yaml
+
+    cls = getattr(pwm.config, config_class)
+    current = cls()
+    for value in (True, False):
+        current.model.symlog_obs = value
+        saved = to_yaml(current)
+        assert from_yaml_text(saved, cls).model.symlog_obs is value
+    older = "\n".join(line for line in saved.splitlines() if "symlog_obs" not in line)
+    assert "symlog_obs" not in older
+    assert from_yaml_text(older, cls).model.symlog_obs is False
