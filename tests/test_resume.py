@@ -313,8 +313,8 @@ def test_resume_state_restores_onto_a_non_cpu_device(reference):
     state = load_newest_readable(reference / "state", "cpu", log=lambda _: None)
     torch.set_rng_state(state["torch_rng"])  # would raise TypeError for a state mapped onto the device
     meta = torch.device("meta")
-    obs_dim = state["agent"]["world_model"]["encoder.0.0.weight"].shape[1]
-    action_dim = state["agent"]["actor"]["action_mask"].shape[0]
+    weights = torch.load(sorted((reference / "checkpoints").glob("*.pt"))[-1], weights_only=False)
+    obs_dim, action_dim = weights["obs_dim"], weights["action_dim"]
     agent = Agent(compose_config("train", TINY), obs_dim, action_dim, meta)
     agent.load_state_dict(state["agent"])
     for opt in (agent.model_opt, agent.actor_opt, agent.critic_opt):
