@@ -129,7 +129,6 @@ def test_a_config_saved_with_a_retired_key_at_its_off_value_still_loads():
         from_yaml_text(saved.replace("greedy_envs: 0", "greedy_envs: 2"))
 
 
-
 @pytest.mark.parametrize("config_class", ["TrainConfig", "PretrainConfig"])
 def test_a_config_saved_before_a_key_existed_loads_with_the_value_that_reproduces_it(config_class):
     """Run folders and checkpoints saved before `model.symlog_obs` existed were trained without
