@@ -1,7 +1,7 @@
 """Which change moved which number: the learner with each of the fidelity changes of issue 10
 switched back (or to PWM's own value), one seed per cell, next to the default. Every cell is a
 labelled learning-benchmark run (benchmarks/learning.py), so it is resumable the same way and
-finished cells are skipped.
+finished cells are skipped; finished cells are recorded in `benchmarks/records/ablation.jsonl`.
 
     python benchmarks/ablation.py [--agent-steps 30000] [--seeds 1] [--cells default no-entropy ...] [--tasks Hopper-v5]
 """
@@ -15,6 +15,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from learning import RECIPE, agent_steps_per_epoch, finished_run, plan  # noqa: E402
+from records import Records  # noqa: E402
 
 # label -> (tasks, variants, pwm-train overrides); "default" is the learner as shipped.
 CELLS = {
@@ -54,10 +55,11 @@ def main() -> None:
         cell = argparse.Namespace(agent_steps=args.agent_steps, tasks=tasks, variants=variants, seeds=args.seeds,
                                   variants_everywhere=True, out=args.out, label=label,
                                   overrides=[o.format(epochs=epochs) for o in overrides])
-        jobs += [{**job, "label": label} for job in plan(cell)]
+        jobs += plan(cell)
+    records = Records("ablation")
     started = time.monotonic()
     with ThreadPoolExecutor(args.workers) as pool:
-        rows = list(pool.map(lambda job: {"cell": job["label"], **finished_run(job, args.episodes)}, jobs))
+        rows = list(pool.map(lambda job: {"cell": job["label"], **finished_run(job, args.episodes, records)}, jobs))
     table = pd.DataFrame(rows).pivot_table(index=["task", "variant"], columns="cell", values="eval_return")
     pd.set_option("display.width", 250)
     print(f"{args.agent_steps} agent steps per run, seeds {args.seeds}, {args.episodes} evaluation episodes; "

@@ -5,7 +5,10 @@ environment (deterministic policy, 10 episodes), next to a uniform-random policy
 
 Resumable: a finished run (final checkpoint evaluated) is skipped, an unfinished one resumes from
 its last checkpoint (pwm-train's own resume), so the table survives being stopped and restarted.
-CPU time is summed over a run's segments in `cpu.json` beside it.
+CPU time is summed over a run's segments in `cpu.json` beside it. Every finished run is also
+recorded in `benchmarks/records/learning.jsonl` (committed; `records.py`), and a run recorded with
+the planned configuration and the current learner code is not trained again: the table adds up
+over sessions whose machines do not keep the run folders.
 
     python benchmarks/learning.py                        # the full table (a few CPU-hours)
     python benchmarks/learning.py --tasks cartpole-swingup --seeds 1 --variants mlp
@@ -28,6 +31,9 @@ from pwm.envs import default_action_repeat, make_env
 from pwm.evaluate import evaluate_checkpoint, run_episodes
 from pwm.loop import same_run
 
+sys.path.insert(0, str(Path(__file__).parent))
+from records import Records  # noqa: E402
+
 # task -> seeds of the default table (the issue's minimum: 3 seeds on dm_control, 2 on gymnasium)
 TASK_SEEDS = {"cartpole-swingup": [1, 2, 3], "pendulum-swingup": [1, 2, 3], "Hopper-v5": [1, 2], "Ant-v5": [1, 2]}
 VARIANTS = {
@@ -38,6 +44,7 @@ VARIANTS = {
 # variant -> tasks it runs on in the default table (None: every task)
 VARIANT_TASKS = {"mlp": None, "flow-heun-k2": None, "flow-euler-k4": ["cartpole-swingup"]}
 NUM_ENVS, STEPS_PER_EPOCH = 16, 8
+MEASURED = ("eval_return", "eval_length", "cpu_min", "cpu_min_per_100k")  # a row's figures, as recorded
 # The laptop recipe: PWM's world-model batch of 256 sequences, with a smaller imagined batch and
 # fewer updates and critic passes per epoch than PWM (config/README.md). The default sweep's 1M
 # budget is the same but for a world-model batch of 64, which keeps it within its 6 minutes.
@@ -69,13 +76,16 @@ def trainer_cpu_s(run_dir: Path) -> float:
     return json.loads((run_dir / "cpu.json").read_text())["cpu_s"]
 
 
-def finished_run(job: dict, episodes: int) -> dict:
-    """Train (or resume) and evaluate one run, skipping what is already done; a run that fails
-    is a row with its error, so that the rest of the table still comes out."""
+def finished_run(job: dict, episodes: int, records: Records) -> dict:
+    """Train (or resume) and evaluate one run, skipping what is already done or recorded; a run
+    that fails is a row with its error, so that the rest of the table still comes out."""
+    identity = {"task": job["task"], "variant": job["variant"], "seed": job["seed"]}
+    recorded = records.find(job, episodes)
+    if recorded is not None:
+        return {**identity, **{k: recorded[k] for k in MEASURED}, "source": "record"}
     run_dir = job["run_dir"]
     evaluation = run_dir / "eval.parquet"
-    failed = {"task": job["task"], "variant": job["variant"], "seed": job["seed"], "eval_return": float("nan"),
-              "eval_length": float("nan"), "cpu_min": float("nan"), "cpu_min_per_100k": float("nan")}
+    failed = {**identity, **dict.fromkeys(MEASURED, float("nan")), "source": "failed"}
     if evaluation.exists() and not same_run((run_dir / "config.yaml").read_text(),
                                             compose_config("train", [f"run_dir={run_dir}", *job["overrides"]])):
         print(f"{run_dir} was trained with another configuration than this recipe's (an older recipe or other "
@@ -90,9 +100,11 @@ def finished_run(job: dict, episodes: int) -> dict:
         evaluate_checkpoint(run_dir / "final" / "checkpoint.pt", episodes, seed_base=10**6).to_parquet(evaluation)
     ev = pd.read_parquet(evaluation)
     cpu_s = trainer_cpu_s(run_dir)
-    return {"task": job["task"], "variant": job["variant"], "seed": job["seed"],
-            "eval_return": ev["return"].mean(), "eval_length": ev["length"].mean(),
-            "cpu_min": cpu_s / 60, "cpu_min_per_100k": cpu_s / 60 * 1e5 / job["agent_steps"]}
+    measured = {"eval_return": float(ev["return"].mean()), "eval_length": float(ev["length"].mean()),
+                "cpu_min": cpu_s / 60, "cpu_min_per_100k": cpu_s / 60 * 1e5 / job["agent_steps"]}
+    records.add(job, (run_dir / "config.yaml").read_text(), episodes,
+                {**measured, "returns": ev["return"].round(2).tolist(), "lengths": ev["length"].tolist()})
+    return {**identity, **measured, "source": "run"}
 
 
 def random_policy(task: str, episodes: int) -> tuple[float, float]:
@@ -127,7 +139,7 @@ def plan(args) -> list[dict]:
                 run_dir.parent.mkdir(parents=True, exist_ok=True)
                 overrides = [f"task={task}", f"seed={seed}", f"epochs={epochs}",
                              f"checkpoint_every={max(1, epochs // 4)}", *RECIPE, *VARIANTS[variant], *args.overrides]
-                jobs.append({"task": task, "variant": variant, "seed": seed, "run_dir": run_dir,
+                jobs.append({"label": args.label, "task": task, "variant": variant, "seed": seed, "run_dir": run_dir,
                              "overrides": overrides, "agent_steps": epochs * per_epoch})
     return jobs
 
@@ -146,10 +158,10 @@ def main() -> None:
     parser.add_argument("--label", default="default", help="subfolder of --out: one per ablation setting")
     parser.add_argument("--overrides", nargs="*", default=[], help="extra pwm-train key=value settings")
     args = parser.parse_args()
-    jobs = plan(args)
+    jobs, records = plan(args), Records("learning")
     started = time.monotonic()
     with ThreadPoolExecutor(args.workers) as pool:
-        df = pd.DataFrame(list(pool.map(lambda job: finished_run(job, args.episodes), jobs)))
+        df = pd.DataFrame(list(pool.map(lambda job: finished_run(job, args.episodes, records), jobs)))
     randoms = {task: random_policy(task, args.episodes) for task in args.tasks}
     summary = df.groupby(["task", "variant"], sort=False).agg(
         mean=("eval_return", "mean"), min=("eval_return", "min"), max=("eval_return", "max"),

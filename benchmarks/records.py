@@ -1,0 +1,85 @@
+"""Finished benchmark runs, kept in the repository so that a table larger than one session adds
+up over sessions: a session's machine (and the run folders on it) may not be there for the next
+one, but a committed record is. One JSON line per finished run: its key, the configuration it
+was trained with, a fingerprint of the learner's code, and what was measured.
+
+A record stands in for a run only while both still hold: the planned configuration is the
+recorded one (`pwm.loop.same_run`, the rule pwm-train resumes by) and the code that trains and
+evaluates is the recorded code (`learner_fingerprint`). Otherwise the run is trained again and
+its new record replaces the old one.
+"""
+import ast
+import hashlib
+import importlib
+import json
+import sys
+import threading
+from pathlib import Path
+
+import pwm
+from pwm.config import compose_config
+from pwm.loop import same_run
+
+RECORDS_DIR = Path(__file__).parent / "records"
+# What training and evaluation run: these modules, what they import from pwm, and every task wrapper.
+LEARNER_ENTRY_POINTS = ("pwm.trainer", "pwm.evaluate")
+
+
+def learner_fingerprint() -> str:
+    """sha256 over the syntax trees of every pwm module that training and evaluation import (and
+    of pwm.envs), docstrings left out: a change of code changes it, a change of comments,
+    docstrings or layout does not."""
+    for name in LEARNER_ENTRY_POINTS:
+        importlib.import_module(name)
+    package = Path(pwm.__file__).parent
+    sources = {Path(m.__file__) for name, m in sys.modules.items()
+               if name.startswith("pwm.") and getattr(m, "__file__", None)}
+    sources |= set((package / "envs").glob("*.py"))
+    digest = hashlib.sha256()
+    for path in sorted(sources):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(_code_only(path.read_text()).encode())
+    return digest.hexdigest()[:16]
+
+
+def _code_only(source: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+class Records:
+    """The records of one benchmark (`records/<name>.jsonl`), safe to add to from worker threads."""
+
+    def __init__(self, name: str, folder: Path = RECORDS_DIR):
+        self.path = folder / f"{name}.jsonl"
+        self.fingerprint = learner_fingerprint()
+        self.lock = threading.Lock()
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        self.by_key = {self._key(r): r for r in map(json.loads, filter(None, lines))}
+
+    @staticmethod
+    def _key(record: dict) -> tuple:
+        return record["label"], record["task"], record["variant"], record["seed"], record["agent_steps"]
+
+    def find(self, job: dict, episodes: int) -> dict | None:
+        """The record that stands in for this planned run, or None (none, or trained otherwise)."""
+        record = self.by_key.get(self._key(job))
+        if record is None or record["learner"] != self.fingerprint or record["episodes"] != episodes:
+            return None
+        planned = compose_config("train", [f"run_dir={job['run_dir']}", *job["overrides"]])
+        return record if same_run(record["config"], planned) else None
+
+    def add(self, job: dict, config_text: str, episodes: int, measured: dict) -> None:
+        record = {"label": job["label"], "task": job["task"], "variant": job["variant"], "seed": job["seed"],
+                  "agent_steps": job["agent_steps"], "episodes": episodes, "learner": self.fingerprint,
+                  **measured, "config": config_text}
+        with self.lock:
+            self.by_key[self._key(record)] = record
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ordered = sorted(self.by_key.values(), key=lambda r: tuple(map(str, self._key(r))))
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in ordered))

@@ -1,0 +1,70 @@
+"""benchmarks/records.py: a committed record stands in for a benchmark run only while the planned
+configuration and the learner's code are the recorded ones."""
+import argparse
+import sys
+
+import pytest
+
+from pwm.config import compose_config, to_yaml
+from workflow_helpers import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import learning  # noqa: E402
+import records  # noqa: E402
+
+MEASURED = {"eval_return": 871.5, "eval_length": 500.0, "cpu_min": 30.0, "cpu_min_per_100k": 30.0}
+
+
+def planned_job(tmp_path, overrides=()):
+    args = argparse.Namespace(agent_steps=5120, tasks=["cartpole-swingup"], variants=["mlp"], seeds=[1],
+                              variants_everywhere=True, out=tmp_path / "runs", label="default", overrides=list(overrides))
+    (job,) = learning.plan(args)
+    return job
+
+
+def trained_config(job) -> str:
+    return to_yaml(compose_config("train", [f"run_dir={job['run_dir']}", *job["overrides"]]))
+
+
+def test_a_recorded_run_is_found_by_a_new_reader_and_rewritten_in_place(tmp_path):
+    job = planned_job(tmp_path)
+    store = records.Records("learning", tmp_path / "records")
+    store.add(job, trained_config(job), 10, MEASURED)
+    store.add(job, trained_config(job), 10, {**MEASURED, "eval_return": 880.0})
+    again = records.Records("learning", tmp_path / "records")
+    assert again.find(job, 10)["eval_return"] == 880.0
+    assert len(again.path.read_text().splitlines()) == 1
+
+
+def test_a_record_does_not_stand_in_for_another_configuration_episode_count_or_learner(tmp_path, monkeypatch):
+    job = planned_job(tmp_path)
+    store = records.Records("learning", tmp_path / "records")
+    store.add(job, trained_config(job), 10, MEASURED)
+    assert store.find(job, 10) is not None
+    assert store.find(planned_job(tmp_path, ["agent.horizon=5"]), 10) is None
+    assert store.find(job, 20) is None
+    monkeypatch.setattr(records, "learner_fingerprint", lambda: "another learner")
+    assert records.Records("learning", tmp_path / "records").find(job, 10) is None
+
+
+def test_a_recorded_run_is_not_trained_again(tmp_path, monkeypatch):
+    job = planned_job(tmp_path)
+    store = records.Records("learning", tmp_path / "records")
+    store.add(job, trained_config(job), 10, MEASURED)
+    monkeypatch.setattr(learning, "run_training", lambda *_: pytest.fail("a recorded run was trained"))
+    row = learning.finished_run(job, 10, store)
+    assert row["source"] == "record" and row["eval_return"] == MEASURED["eval_return"]
+
+
+@pytest.mark.parametrize("edit, same", [
+    ("def f(x):\n    '''Other words.'''\n    # another comment\n    return x + 1\n", True),
+    ("def f(x):\n    return x + 2\n", False),
+])
+def test_the_fingerprint_sees_code_and_not_docstrings_or_comments(edit, same):
+    original = records._code_only("def f(x):\n    '''Why.'''\n    return x + 1  # a comment\n")
+    assert (records._code_only(edit) == original) is same
+
+
+def test_the_fingerprint_covers_the_task_wrappers_and_the_learner():
+    assert len(records.learner_fingerprint()) == 16
+    assert records.learner_fingerprint() == records.learner_fingerprint()
