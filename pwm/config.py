@@ -4,6 +4,7 @@ import dataclasses
 import inspect
 import re
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -22,6 +23,10 @@ TERMINATION_MODES = ("auto", "on", "off")
 ROLLOUT_STARTS = ("buffer", "env")
 PRECISIONS = ("fp32", "bf16")
 ADAM_IMPLEMENTATIONS = ("foreach", "fused")
+
+# Hydra's GlobalHydra is one per process: two threads composing at once (a benchmark's thread pool)
+# would find it already initialised, so composing is serialised.
+_COMPOSE_LOCK = threading.Lock()
 
 
 class ConfigError(ValueError):
@@ -218,7 +223,8 @@ def compose_config(name: str, overrides: list[str]):
             raise ConfigError(f"{override!r}: keys cannot be added (+) or deleted (~); {key!r} is not a key "
                               "of this command (its --help lists them)")
     _store()
-    with tempfile.TemporaryDirectory() as empty, initialize_config_dir(config_dir=empty, version_base="1.3"):
+    with _COMPOSE_LOCK, tempfile.TemporaryDirectory() as empty, \
+            initialize_config_dir(config_dir=empty, version_base="1.3"):
         cfg = compose(config_name=name, overrides=overrides)
     obj = OmegaConf.to_object(cfg)
     validate = {TrainConfig: validate_train, PreflightConfig: validate_train, PretrainConfig: validate_pretrain,
