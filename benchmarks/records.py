@@ -9,6 +9,7 @@ evaluates is the recorded code (`learner_fingerprint`). Otherwise the run is tra
 its new record replaces the old one.
 """
 import ast
+import fcntl
 import hashlib
 import importlib
 import json
@@ -53,14 +54,18 @@ def _code_only(source: str) -> str:
 
 
 class Records:
-    """The records of one benchmark (`records/<name>.jsonl`), safe to add to from worker threads."""
+    """The records of one benchmark (`records/<name>.jsonl`), safe to add to from worker threads
+    and from several benchmark processes at once (each addition merges into the file as it is)."""
 
     def __init__(self, name: str, folder: Path = RECORDS_DIR):
         self.path = folder / f"{name}.jsonl"
         self.fingerprint = learner_fingerprint()
         self.lock = threading.Lock()
-        lines = self.path.read_text().splitlines() if self.path.exists() else []
-        self.by_key = {self._key(r): r for r in map(json.loads, filter(None, lines))}
+        self.by_key = self._parse(self.path.read_text()) if self.path.exists() else {}
+
+    @classmethod
+    def _parse(cls, text: str) -> dict:
+        return {cls._key(r): r for r in map(json.loads, filter(None, text.splitlines()))}
 
     @staticmethod
     def _key(record: dict) -> tuple:
@@ -78,8 +83,12 @@ class Records:
         record = {"label": job["label"], "task": job["task"], "variant": job["variant"], "seed": job["seed"],
                   "agent_steps": job["agent_steps"], "episodes": episodes, "learner": self.fingerprint,
                   **measured, "config": config_text}
-        with self.lock:
-            self.by_key[self._key(record)] = record
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock, open(self.path, "a+") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)
+            file.seek(0)
+            self.by_key = {**self._parse(file.read()), self._key(record): record}
             ordered = sorted(self.by_key.values(), key=lambda r: tuple(map(str, self._key(r))))
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in ordered))
+            file.seek(0)
+            file.truncate()
+            file.write("".join(json.dumps(r) + "\n" for r in ordered))

@@ -36,6 +36,15 @@ def test_a_recorded_run_is_found_by_a_new_reader_and_rewritten_in_place(tmp_path
     assert len(again.path.read_text().splitlines()) == 1
 
 
+def test_two_benchmark_processes_adding_at_once_keep_each_others_records(tmp_path):
+    first, second = planned_job(tmp_path), {**planned_job(tmp_path), "seed": 2}
+    readers = [records.Records("learning", tmp_path / "records") for _ in range(2)]  # both read an empty file
+    readers[0].add(first, trained_config(first), 10, MEASURED)
+    readers[1].add(second, trained_config(second), 10, MEASURED)
+    again = records.Records("learning", tmp_path / "records")
+    assert sorted(key[3] for key in again.by_key) == [1, 2]
+
+
 def test_a_record_does_not_stand_in_for_another_configuration_episode_count_or_learner(tmp_path, monkeypatch):
     job = planned_job(tmp_path)
     store = records.Records("learning", tmp_path / "records")
