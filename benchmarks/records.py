@@ -84,7 +84,7 @@ class Records:
                   "agent_steps": job["agent_steps"], "episodes": episodes, "learner": self.fingerprint,
                   **measured, "config": config_text}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock, open(self.path, "a+") as file:
+        with self.lock, open(self.path, "a+") as file:  # "a+": created if missing, never emptied by opening
             fcntl.flock(file, fcntl.LOCK_EX)
             file.seek(0)
             self.by_key = {**self._parse(file.read()), self._key(record): record}
