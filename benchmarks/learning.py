@@ -44,7 +44,7 @@ VARIANTS = {
 # variant -> tasks it runs on in the default table (None: every task)
 VARIANT_TASKS = {"mlp": None, "flow-heun-k2": None, "flow-euler-k4": ["cartpole-swingup"]}
 NUM_ENVS, STEPS_PER_EPOCH = 16, 8
-MEASURED = ("eval_return", "eval_length", "cpu_min", "cpu_min_per_100k")  # a row's figures, as recorded
+MEASURED = ("eval_return", "eval_length", "cpu_min", "cpu_min_per_100k", "precision")  # a row's figures, as recorded
 # The laptop recipe: PWM's world-model batch of 256 sequences, with a smaller imagined batch and
 # fewer updates and critic passes per epoch than PWM (config/README.md). The default sweep's 1M
 # budget is the same but for a world-model batch of 64, which keeps it within its 6 minutes.
@@ -101,7 +101,8 @@ def finished_run(job: dict, episodes: int, records: Records) -> dict:
     ev = pd.read_parquet(evaluation)
     cpu_s = trainer_cpu_s(run_dir)
     measured = {"eval_return": float(ev["return"].mean()), "eval_length": float(ev["length"].mean()),
-                "cpu_min": cpu_s / 60, "cpu_min_per_100k": cpu_s / 60 * 1e5 / job["agent_steps"]}
+                "cpu_min": cpu_s / 60, "cpu_min_per_100k": cpu_s / 60 * 1e5 / job["agent_steps"],
+                "precision": json.loads((run_dir / "final" / "status.json").read_text()).get("precision", "fp32")}
     records.add(job, (run_dir / "config.yaml").read_text(), episodes,
                 {**measured, "returns": ev["return"].round(2).tolist(), "lengths": ev["length"].tolist()})
     return {**identity, **measured, "source": "run"}

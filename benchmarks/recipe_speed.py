@@ -3,7 +3,7 @@ thread, for several settings compared within one run: each setting's trainer is 
 random phase filled, then the settings take turns timing a few learning epochs (collect +
 updates), so that a shared machine's load falls on all of them alike.
 
-    python benchmarks/recipe_speed.py                       # default against agent.adam=fused and agent.precision=bf16
+    python benchmarks/recipe_speed.py                       # fp32 against bf16 autocast and bf16 + fused Adam
     python benchmarks/recipe_speed.py --task Hopper-v5 --settings "" dynamics.kind=flow
 
 Prints CPU ms per epoch, CPU-minutes per 100k agent steps (the learning benchmark's unit) and
@@ -54,7 +54,8 @@ def update_gflop(trainer: Trainer) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="cartpole-swingup")
-    parser.add_argument("--settings", nargs="+", default=["", "agent.adam=fused", "agent.precision=bf16"],
+    parser.add_argument("--settings", nargs="+", default=["agent.precision=fp32", "agent.precision=bf16",
+                                                           "agent.precision=bf16 agent.adam=fused"],
                         help='space-separated pwm-train overrides per setting; "" is the default')
     parser.add_argument("--epochs", type=int, default=8, help="learning epochs per turn")
     parser.add_argument("--rounds", type=int, default=3, help="turns per setting")

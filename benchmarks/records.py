@@ -17,9 +17,12 @@ import sys
 import threading
 from pathlib import Path
 
+import torch
+
 import pwm
 from pwm.config import compose_config
 from pwm.loop import same_run
+from pwm.precision import resolved
 
 RECORDS_DIR = Path(__file__).parent / "records"
 # What training and evaluation run: these modules, what they import from pwm, and every task wrapper.
@@ -77,6 +80,8 @@ class Records:
         if record is None or record["learner"] != self.fingerprint or record["episodes"] != episodes:
             return None
         planned = compose_config("train", [f"run_dir={job['run_dir']}", *job["overrides"]])
+        if record.get("precision", "fp32") != resolved(planned.agent.precision, torch.device(planned.device)):
+            return None  # agent.precision=auto computes otherwise on this machine
         return record if same_run(record["config"], planned) else None
 
     def add(self, job: dict, config_text: str, episodes: int, measured: dict) -> None:

@@ -12,6 +12,7 @@ from torch import nn
 from pwm.layers import count_params, init_weights, mlp
 from pwm.math import lambda_returns
 from pwm.metrics import check_finite
+from pwm.precision import autocast
 from pwm.world_model import WorldModel
 
 
@@ -139,13 +140,6 @@ class Critics(nn.Module):
         return torch.stack([net(z) for net in self.nets])  # [n, ..., 1]
 
 
-def autocast(agent_cfg, device: torch.device):
-    """The forward passes of an update under `agent.precision`: bf16 autocast runs the matmuls in
-    bfloat16 (1.4-1.8x faster world-model updates at batch 256 on AMX CPUs, benchmarks/update_step.py;
-    tensor cores on GPUs) while parameters, gradients and Adam's moments stay fp32."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=agent_cfg.precision == "bf16")
-
-
 def world_model_coefs(agent_cfg) -> dict[str, float]:
     a = agent_cfg
     return {"dynamics": a.consistency_coef, "reward": a.reward_coef, "termination": a.termination_coef}
@@ -155,7 +149,7 @@ def update_world_model(world_model: WorldModel, optimizer: torch.optim.Optimizer
     """One gradient step of the world-model loss on a batch of real sequences (single- and
     multi-task alike). Returns 0-dim tensors (pwm.metrics)."""
     a = agent_cfg
-    with autocast(a, batch["obs"].device):
+    with autocast(a.precision, batch["obs"].device):
         loss, parts = world_model.sequence_loss(batch, a.rho, world_model_coefs(a))
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -253,7 +247,7 @@ class Agent:
         """One actor update through the world model from the latents of `obs` (buffer states, or
         the environments' current observations with `env_step`), then the critics."""
         a = self.cfg.agent
-        with autocast(a, self.device):
+        with autocast(a.precision, self.device):
             with torch.no_grad():
                 z0 = self.world_model.encode(obs, task)
             latents, rewards, continues, returns, entropies = (x if x is None else x.float() for x in
@@ -288,7 +282,7 @@ class Agent:
         continuations, a state counts as much as it is predicted to be reached before a
         termination (with real ones, `weigh_by_reach=False`, every state was reached)."""
         a = self.cfg.agent
-        with torch.no_grad(), autocast(a, self.device):
+        with torch.no_grad(), autocast(a.precision, self.device):
             values = self.target_critics(latents).min(0).values.float()
         with torch.no_grad():
             targets = lambda_returns(rewards, values, a.gamma, a.lam, continues)
@@ -301,7 +295,7 @@ class Agent:
         steps = 0
         for _ in range(a.critic_iterations):
             for idx in torch.randperm(z.shape[0], device=z.device).chunk(a.critic_minibatches):
-                with autocast(a, self.device):
+                with autocast(a.precision, self.device):
                     values = self.critics(z[idx])
                 squared = (values.float() - y[idx]) ** 2
                 if weighted:

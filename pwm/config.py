@@ -21,7 +21,7 @@ INTEGRATORS = ("euler", "heun")
 REWARD_HEADS = ("twohot", "scalar")
 TERMINATION_MODES = ("auto", "on", "off")
 ROLLOUT_STARTS = ("buffer", "env")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 ADAM_IMPLEMENTATIONS = ("foreach", "fused")
 
 # Hydra's GlobalHydra is one per process: two threads composing at once (a benchmark's thread pool)
@@ -98,7 +98,8 @@ class AgentConfig:
     entropy_coef: float = 1e-3  # weight of the squashed policy's entropy in the actor loss (returns are scaled to ~1)
     return_scale_tau: float = 0.01  # rate of the running 5-95% range of imagined returns that scales the actor loss
     random_steps: int = 5000  # env steps with random actions before learning (uniform; tanh of the noise below when colored)
-    precision: str = "fp32"  # fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam stay fp32)
+    precision: str = "auto"  # auto | fp32 | bf16: the updates' forward passes under bfloat16 autocast (weights and Adam
+    # stay fp32); auto: bf16 where the device computes it natively, else fp32 (pwm.precision)
     adam: str = "foreach"  # foreach | fused: torch's multi-tensor Adam, or its fused kernel (same math, other rounding)
     policy_average_rate: float = 0.05  # Polyak rate of the checkpointed policy (encoder + actor) per actor update; 0: the live weights
     noise_beta: float = 1.0  # colour of the acting noise, power spectrum 1/f^beta: 0 white (independent), 1 pink (pwm.exploration)

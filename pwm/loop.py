@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from pwm import checkpoint
+from pwm import checkpoint, precision
 from pwm.metrics import DivergenceError
 from pwm.config import ConfigError, from_yaml_text, to_yaml
 from pwm.tracking import tracker
@@ -112,7 +112,9 @@ class EpochLoop:
         if state is not None:
             self.restore(state)
             self.log(f"resumed from epoch {self.epoch} of {cfg.epochs}")
-        status = dict(epoch=self.epoch, epochs=cfg.epochs, **self.identity(), resumed_from=self.epoch, device=cfg.device)
+        self.log(precision.describe(cfg.agent.precision, self.device))
+        status = dict(epoch=self.epoch, epochs=cfg.epochs, **self.identity(), resumed_from=self.epoch, device=cfg.device,
+                      precision=precision.resolved(cfg.agent.precision, self.device))
         if stop.signal is not None:
             run.write_status("interrupted", reason=f"received {stop.signal.name} before training started; "
                              "nothing new written", **status)

@@ -4,15 +4,18 @@ import argparse
 import sys
 
 import pytest
+import torch
 
 from pwm.config import compose_config, to_yaml
+from pwm.precision import resolved
 from workflow_helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import learning  # noqa: E402
 import records  # noqa: E402
 
-MEASURED = {"eval_return": 871.5, "eval_length": 500.0, "cpu_min": 30.0, "cpu_min_per_100k": 30.0}
+HERE = resolved("auto", torch.device("cpu"))  # what the default agent.precision computes in on this machine
+MEASURED = {"eval_return": 871.5, "eval_length": 500.0, "cpu_min": 30.0, "cpu_min_per_100k": 30.0, "precision": HERE}
 
 
 def planned_job(tmp_path, overrides=()):
@@ -45,13 +48,17 @@ def test_two_benchmark_processes_adding_at_once_keep_each_others_records(tmp_pat
     assert sorted(key[3] for key in again.by_key) == [1, 2]
 
 
-def test_a_record_does_not_stand_in_for_another_configuration_episode_count_or_learner(tmp_path, monkeypatch):
+def test_a_record_does_not_stand_in_for_another_configuration_episode_count_precision_or_learner(tmp_path, monkeypatch):
     job = planned_job(tmp_path)
     store = records.Records("learning", tmp_path / "records")
     store.add(job, trained_config(job), 10, MEASURED)
     assert store.find(job, 10) is not None
     assert store.find(planned_job(tmp_path, ["agent.horizon=5"]), 10) is None
     assert store.find(job, 20) is None
+    other = {"fp32": "bf16", "bf16": "fp32"}[HERE]  # agent.precision=auto on a machine of the other kind
+    store.add(job, trained_config(job), 10, {**MEASURED, "precision": other})
+    assert store.find(job, 10) is None
+    store.add(job, trained_config(job), 10, MEASURED)
     monkeypatch.setattr(records, "learner_fingerprint", lambda: "another learner")
     assert records.Records("learning", tmp_path / "records").find(job, 10) is None
 

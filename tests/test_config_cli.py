@@ -30,7 +30,7 @@ from cli_helpers import TINY, bin_path, run_cli, run_cli_read_only
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")),
     ("agent.random_steps=0", "agent.random_steps=0 with env.steps_per_epoch=8 leaves 8 steps per environment"),
     ("agent.rollout_start=real", "agent.rollout_start='real' is not allowed; choose one of: buffer, env"),
-    ("agent.precision=fp16", "agent.precision='fp16' is not allowed; choose one of: fp32, bf16"),
+    ("agent.precision=fp16", "agent.precision='fp16' is not allowed; choose one of: auto, fp32, bf16"),
     ("model.termination=maybe", "model.termination='maybe' is not allowed; choose one of: auto, on, off"),
     ("agent.adam=sgd", "agent.adam='sgd' is not allowed; choose one of: foreach, fused"),
     ("agent.policy_average_rate=1.5", "agent.policy_average_rate=1.5 is not allowed; it must be in [0, 1]"),

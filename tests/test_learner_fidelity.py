@@ -7,6 +7,8 @@ import pytest
 import torch
 from scipy.stats import mannwhitneyu
 
+import pwm.precision
+
 from pwm.agent import Actor, Agent, decayed_lr
 from pwm.buffer import ReplayBuffer
 from pwm.config import compose_config, to_yaml, uses_termination
@@ -289,10 +291,14 @@ def test_pwm_rollout_scheme_steps_the_environments_during_actor_updates(tmp_path
     assert trainer.buffer.count == 3 * 8  # the learning epoch's 8 steps came from the two 4-step rollouts
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_precision_sets_the_dtype_of_the_updates_forward_passes_only(precision):
-    """agent.precision=bf16: every Linear of both updates computes in bfloat16, while weights,
-    gradients and Adam's moments stay fp32 and the losses stay finite."""
+@pytest.mark.parametrize("precision, native, used", [("fp32", True, "fp32"), ("bf16", False, "bf16"),
+                                                    ("auto", True, "bf16"), ("auto", False, "fp32")])
+def test_precision_sets_the_dtype_of_the_updates_forward_passes_only(precision, native, used, monkeypatch):
+    """bf16 (explicit, or auto on a device with native bfloat16): every Linear of both updates
+    computes in bfloat16, while weights, gradients and Adam's moments stay fp32 and the losses
+    stay finite; fp32 (explicit, or auto without native bfloat16) computes in fp32."""
+    monkeypatch.setattr(pwm.precision, "native_bf16", lambda device_type: native)
+    assert pwm.precision.resolved(precision, torch.device("cpu")) == used
     agent = Agent(compose_config("train", [f"agent.precision={precision}", "task=Hopper-v5", "agent.horizon=4"]),
                   OBS, ACT, torch.device("cpu"), termination=True)
     seen = set()
@@ -301,11 +307,20 @@ def test_precision_sets_the_dtype_of_the_updates_forward_passes_only(precision):
             if isinstance(layer, torch.nn.Linear):
                 layer.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
     metrics = {**agent.update_world_model(sequences()), **agent.update_actor_critic(torch.randn(B, OBS))}
-    assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}
+    assert seen == {torch.bfloat16 if used == "bf16" else torch.float32}
     assert all(torch.isfinite(v) for v in metrics.values())
     for opt in (agent.model_opt, agent.actor_opt, agent.critic_opt):
         for param, moments in opt.state.items():
             assert param.dtype == param.grad.dtype == moments["exp_avg"].dtype == torch.float32
+
+
+def test_the_start_line_warns_of_an_explicit_bf16_without_native_support(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(pwm.precision, "native_bf16", lambda device_type: False)
+    assert pwm.precision.describe("auto", cpu) == "updates compute in fp32 (agent.precision=auto)"
+    assert "WARNING, this cpu has no native bfloat16" in pwm.precision.describe("bf16", cpu)
+    monkeypatch.setattr(pwm.precision, "native_bf16", lambda device_type: True)
+    assert pwm.precision.describe("bf16", cpu) == "updates compute in bf16 (agent.precision=bf16)"
 
 
 def test_fused_adam_takes_the_same_steps_as_the_default_up_to_rounding():

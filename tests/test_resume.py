@@ -18,6 +18,7 @@ import torch
 
 from cli_helpers import TINY, bin_path, run_cli
 from pwm.buffer import ReplayBuffer
+from pwm.precision import native_bf16
 from pwm.run_dir import RunDir
 
 EPOCHS, EVERY = 24, 4
@@ -84,6 +85,7 @@ def test_uninterrupted_run_writes_the_documented_files(reference):
     assert len(list((reference / "state").iterdir())) == 2  # only the newest resume states are kept
     status = json.loads((reference / "final" / "status.json").read_text())
     assert status["state"] == "completed" and status["epoch"] == EPOCHS
+    assert status["precision"] == ("bf16" if native_bf16("cpu") else "fp32")  # agent.precision=auto
     metrics = pd.read_parquet(reference / "metrics.parquet")
     for col in ("epoch", "env_steps", "wall_s", "episode_return", "loss/dynamics", "loss/reward",
                 "loss/actor", "loss/critic", "grad_norm/actor", "lr/model", "imagined/reward_mean",
@@ -202,6 +204,17 @@ def test_colored_exploration_noise_resumes_bit_identically(tmp_path):
     (a, b), buffers = whole_and_interrupted(tmp_path, [])
     assert np.array_equal(buffers[0]["action"], buffers[1]["action"])
     assert a["noise"]["position"] == b["noise"]["position"] > 0
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_either_precision_resumes_bit_identically(tmp_path, precision):
+    """Whatever auto picks on this machine, both precisions round-trip: every metrics row
+    (whole_and_interrupted) and every weight of the world model, actor and critics."""
+    (a, b), _ = whole_and_interrupted(tmp_path, [f"agent.precision={precision}"])
+    for module in ("world_model", "actor", "critics"):
+        for name, tensor in a["agent"][module].items():
+            assert torch.equal(tensor, b["agent"][module][name]), f"{module}.{name}"
+    assert json.loads((tmp_path / "whole" / "status.json").read_text())["precision"] == precision
 
 
 def test_fused_adam_resumes_bit_identically(tmp_path):
