@@ -218,12 +218,12 @@ def test_experiments_table_has_a_row_per_planned_run(built):
 
 def test_running_table_shows_progress_pace_and_where_and_calls_silence_stale(built):
     assert columns(built, "running") == ["run", "state", "progress", "wall time", "current R", "peak R", "ETA",
-                                         "node", "memory", "device", "SLURM job", "last update", "note"]
+                                         "node", "memory", "device", "precision", "SLURM job", "last update", "note"]
     assert rows(built, "running") == [
         # 70 of 120 epochs at 1.5 s each: 105 s so far, 50 x 1.5 = 75 s to go
         [f"{CARTPOLE}/5M/flow-euler-k8/seed1", "running", "58.3% (70/120)", "2m", "68.0 @ 69", "68.0 @ 69", "1m",
-         "node7", "2.0 GB", "cpu", "4242", "0m ago", ""],
-        [f"{MT}/5M/mlp/seed2", "stale", "25.0% (30/120)", "1m", "29.0 @ 30", "29.0 @ 30", "–", "node1", "2.0 GB", "cpu", "123",
+         "node7", "2.0 GB", "cpu", "bf16", "4242", "0m ago", ""],
+        [f"{MT}/5M/mlp/seed2", "stale", "25.0% (30/120)", "1m", "29.0 @ 30", "29.0 @ 30", "–", "node1", "2.0 GB", "cpu", "bf16", "123",
          "3h00m ago", "no update for 3.0 h"],
     ]
 

@@ -72,7 +72,8 @@ def write_run(root: Path, task: str, size: str, variant: str, seed: int, *, epoc
                             "episode_return": returns, "loss/actor": 0.1})
     status = {"state": state, "reason": None if state in ("completed", "running") else f"{state} on purpose",
               "epoch": int(len(returns)), "epochs": epochs, "host": "node1", "pid": 1,
-              "slurm_job_id": "123", "updated": utc(updated_minutes_ago), "device": "cpu", "max_rss_mb": 2048.0}
+              "slurm_job_id": "123", "updated": utc(updated_minutes_ago), "device": "cpu", "precision": "bf16",
+              "max_rss_mb": 2048.0}
     metrics.to_parquet(run_dir / "metrics.parquet")
     last_write = time.time() - 60 * updated_minutes_ago  # the trainer's last sign of life
     os.utime(run_dir / "metrics.parquet", (last_write, last_write))

@@ -166,7 +166,8 @@ def read_run(layout: Layout, run: Run, planned: int | None, settings: Mapping, n
            "diverged_loss": str(status.get("loss") or ""),
            **read_param_counts(folder),
            "host": str(status.get("host") or ""), "slurm_job_id": str(status.get("slurm_job_id") or ""),
-           "device": str(status.get("device") or ""), "max_rss_mb": _number(status.get("max_rss_mb")),
+           "device": str(status.get("device") or ""), "precision": str(status.get("precision") or ""),
+           "max_rss_mb": _number(status.get("max_rss_mb")),
            "updated": str(status.get("updated") or ""), "heartbeat_age_s": age, "run_dir": str(folder)}
     row["progress"] = row["epoch"] / epochs if epochs else np.nan
     curve = None

@@ -75,6 +75,7 @@ RUNS = {
     "host": "host of the last trainer process",
     "slurm_job_id": "SLURM job of the last trainer process (empty outside SLURM)",
     "device": "the trainer's device (cpu, cuda, cuda:N)",
+    "precision": "what the updates computed in, fp32 or bf16 (agent.precision, auto resolved on the trainer's machine)",
     "max_rss_mb": "peak resident memory of the last trainer process in MB, when it last wrote status.json",
     "updated": "time status.json was last written",
     "heartbeat_age_s": "seconds since the last sign of life (status.json or metrics.parquet written)",
