@@ -17,12 +17,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from pwm.agent import Agent
 from pwm.config import compose_config
+from pwm.precision import native_bf16
 
 OBS_DIM, ACTION_DIM, BATCH, HORIZON = 105, 8, 256, 16  # Ant-v5 dims
 
 
-def matmul_gflops(device, n=2048, repeats=10) -> float:
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_gflops(device, n=2048, repeats=10, dtype=torch.float32) -> float:
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     _sync(device)
     start = time.perf_counter()
@@ -61,7 +62,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     peak = matmul_gflops(device)
-    print(f"device {device}, torch threads {torch.get_num_threads()}, fp32 matmul {peak:.1f} GFLOP/s")
+    print(f"device {device}, torch threads {torch.get_num_threads()}, fp32 matmul {peak:.1f} GFLOP/s, "
+          f"bf16 matmul {matmul_gflops(device, 1024, 3, torch.bfloat16):.1f} GFLOP/s (n=1024: slow without native bf16, "
+          f"which this {device.type} has: {native_bf16(device.type)})")
     print(f"{'size':>5} {'dtype':>5} {'adam':>7} {'update':>12} {'ms':>9} {'GFLOP':>8} {'GFLOP/s':>8} {'of matmul':>9}")
     for size, dtype, adam in itertools.product(args.sizes, args.dtypes, args.adam):
         cfg = compose_config("train", [f"size={size}", f"device={args.device}", f"agent.batch_size={BATCH}",

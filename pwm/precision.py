@@ -2,15 +2,17 @@
 
 bf16 autocast runs the matmuls in bfloat16 while parameters, gradients and Adam's moments stay
 fp32. Whether that pays depends entirely on the hardware: on a CPU with native bfloat16
-dot products (AVX512-BF16 or AMX, through oneDNN) a one-thread 4096x512x512 matmul measured
-519 GFLOP/s against fp32's 110, and the 1M learning recipe ran 2.0x faster per agent step;
-with oneDNN held to AVX2 (a CPU without them) the same matmul fell to 3 GFLOP/s, ~35x slower
-than fp32. So `auto` takes bf16 only where the device computes it natively (CUDA GPUs that
+dot products (AVX512-BF16 or AMX, through oneDNN) a one-thread matmul ran at 503 GFLOP/s
+against fp32's 119 (the header of benchmarks/update_step.py), and the 1M learning recipe 2.0x
+faster per agent step (benchmarks/recipe_speed.py); with oneDNN held to AVX2
+(ONEDNN_MAX_CPU_ISA=AVX2, as on a CPU without them) bf16 fell to 1.3 GFLOP/s, ~90x slower than
+fp32. So `auto` takes bf16 only where the device computes it natively (CUDA GPUs that
 support it; CPUs as above), fp32 elsewhere, and every run says what it used (status.json).
 """
 from functools import cache
 
 import torch
+
 
 @cache
 def native_bf16(device_type: str) -> bool:

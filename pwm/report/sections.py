@@ -122,7 +122,8 @@ def running(runs: pd.DataFrame) -> Section:
         "peak R": [at_epoch(r, e) for r, e in zip(rows.peak_return, rows.peak_epoch)],
         "ETA": rows.eta_s.map(duration), "node": rows.host.replace("", NONE),
         "memory": rows.max_rss_mb.map(lambda mb: NONE if pd.isna(mb) else f"{mb / 1024:.1f} GB"),
-        "device": rows.device.replace("", NONE), "precision": rows.precision.replace("", NONE), "SLURM job": rows.slurm_job_id.replace("", NONE),
+        "device": rows.device.replace("", NONE), "precision": rows.precision.replace("", NONE),
+        "SLURM job": rows.slurm_job_id.replace("", NONE),
         "last update": rows.heartbeat_age_s.map(lambda s: f"{duration(s)} ago"), "note": rows.note,
     })
     notes = [f"ETA from the pace of the last {ETA_EPOCHS} epochs. Stale: status.json says running, but there was no "
