@@ -30,6 +30,7 @@ from pwm.config import compose_config
 from pwm.envs import default_action_repeat, make_env
 from pwm.evaluate import evaluate_checkpoint, run_episodes
 from pwm.loop import same_run
+from pwm.report import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
 from records import Records  # noqa: E402
@@ -117,6 +118,26 @@ def random_policy(task: str, episodes: int) -> tuple[float, float]:
     return float(np.mean([r["return"] for r in results])), float(np.mean([r["length"] for r in results]))
 
 
+def flow_against_mlp(df: pd.DataFrame) -> pd.DataFrame:
+    """Per task and flow variant, the issue's goal checked with the report's own rules
+    (pwm.report.stats): is flow's mean return inside the MLP's interval over seeds or above it (above
+    the MLP's return where one seed gives no interval), and the difference of means with its
+    interval and verdict."""
+    rows = []
+    for (task, variant), flow in df[df.variant != "mlp"].groupby(["task", "variant"], sort=False):
+        mlp = df.loc[(df.task == task) & (df.variant == "mlp"), "eval_return"]
+        if mlp.notna().sum() == 0:
+            continue
+        baseline, delta = stats.mean_interval(mlp), stats.difference_interval(flow.eval_return, mlp)
+        floor = baseline.low if np.isfinite(baseline.low) else baseline.estimate
+        rows.append({"task": task, "variant": variant, "flow": flow.eval_return.mean(), "mlp": baseline.estimate,
+                     "mlp_low": baseline.low, "mlp_high": baseline.high,
+                     "within_or_above": bool(flow.eval_return.mean() >= floor), "difference": delta.estimate,
+                     "diff_low": delta.low, "diff_high": delta.high, "interval": delta.label(0.95),
+                     "verdict": stats.verdict(delta)})
+    return pd.DataFrame(rows)
+
+
 def agent_steps_per_epoch(overrides: list[str]) -> int:
     """Environments x steps per epoch, as the last of the overrides that set them leave them."""
     settings = {"env.num_envs": NUM_ENVS, "env.steps_per_epoch": STEPS_PER_EPOCH}
@@ -176,6 +197,10 @@ def main() -> None:
           f"eval: {args.episodes} episodes of the final checkpoint, deterministic policy; overrides: {args.overrides}")
     print(df.to_string(index=False, float_format="%.1f"))
     print(summary.to_string(index=False, float_format="%.1f"))
+    comparison = flow_against_mlp(df)
+    if not comparison.empty:
+        print("flow against the MLP (interval over seeds, pwm.report.stats):")
+        print(comparison.to_string(index=False, float_format="%.1f"))
     print(f"wall time of this invocation: {time.monotonic() - started:.0f}s with {args.workers} workers")
 
 

@@ -84,3 +84,17 @@ def test_the_fingerprint_sees_code_and_not_docstrings_or_comments(edit, same):
 def test_the_fingerprint_covers_the_task_wrappers_and_the_learner():
     assert len(records.learner_fingerprint()) == 16
     assert records.learner_fingerprint() == records.learner_fingerprint()
+
+
+def test_the_table_says_whether_flow_is_inside_the_mlps_interval_or_above_it():
+    df = learning.pd.DataFrame({
+        "task": ["cartpole-swingup"] * 6 + ["Ant-v5"] * 2 + ["Hopper-v5"] * 2,
+        "variant": ["mlp"] * 3 + ["flow-heun-k2"] * 3 + ["flow-heun-k2", "mlp"] * 2,
+        "seed": [1, 2, 3] * 2 + [1, 1] * 2,
+        "eval_return": [850.0, 860.0, 870.0, 900.0, 910.0, 920.0, 300.0, 400.0, 500.0, 400.0]})
+    cartpole, ant, hopper = learning.flow_against_mlp(df).to_dict("records")
+    assert cartpole["within_or_above"] and cartpole["verdict"] == "better"
+    assert (cartpole["mlp_low"], cartpole["mlp_high"], cartpole["difference"]) == (850.0, 870.0, 50.0)
+    assert (cartpole["diff_low"], cartpole["diff_high"]) == (30.0, 70.0)  # every flow seed minus every mlp seed
+    assert not ant["within_or_above"] and ant["verdict"] == "too few seeds"  # one seed: against its return
+    assert hopper["within_or_above"] and hopper["verdict"] == "too few seeds"
