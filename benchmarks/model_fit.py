@@ -46,17 +46,23 @@ def rollout_fit(trainer: Trainer, sequences: int, horizon: int, seed: int = 0) -
     return rows
 
 
+def restored_trainer(run_dir: Path) -> tuple[Trainer, dict]:
+    """A trainer restored from `run_dir`'s newest resume state (at one torch thread), and that state."""
+    torch.set_num_threads(1)
+    run = RunDir(run_dir)
+    state = checkpoint.load_newest_readable(run.state, "cpu", log=lambda *_: None)
+    trainer = Trainer(from_yaml_text(run.config.read_text()), log=lambda *_: None)
+    trainer.restore(state)
+    return trainer, state
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--sequences", type=int, default=1024, help="real sequences rolled out (default 1024)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    run = RunDir(args.run_dir)
-    cfg = from_yaml_text(run.config.read_text())
-    state = checkpoint.load_newest_readable(run.state, "cpu", log=lambda *_: None)
-    trainer = Trainer(cfg, log=lambda *_: None)
-    trainer.restore(state)
+    trainer, state = restored_trainer(args.run_dir)
+    cfg = trainer.cfg
     print(f"{cfg.task} {cfg.size} {cfg.dynamics.kind} seed {cfg.seed}, epoch {state['epoch']}:")
     for row in rollout_fit(trainer, args.sequences, cfg.agent.horizon):
         print(f"  step {row['step']:2d}  reward R2 {row['reward_r2']:5.2f}  latent error {row['latent_error']:.4f}")

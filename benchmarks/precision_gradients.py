@@ -14,17 +14,18 @@ not small against that noise.
     python benchmarks/precision_gradients.py RUN_DIR [--batches 8]
 """
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pwm import checkpoint
 from pwm.agent import world_model_coefs
-from pwm.config import from_yaml_text
 from pwm.precision import autocast
-from pwm.run_dir import RunDir
 from pwm.trainer import Trainer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from model_fit import restored_trainer  # noqa: E402
 
 
 def flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
@@ -78,12 +79,8 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--batches", type=int, default=8, help="batches averaged over (default 8)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    run = RunDir(args.run_dir)
-    cfg = from_yaml_text(run.config.read_text())
-    state = checkpoint.load_newest_readable(run.state, "cpu", log=lambda *_: None)
-    trainer = Trainer(cfg, log=lambda *_: None)
-    trainer.restore(state)
+    trainer, state = restored_trainer(args.run_dir)
+    cfg = trainer.cfg
     print(f"{cfg.task} {cfg.size} {cfg.dynamics.kind} seed {cfg.seed}, epoch {state['epoch']}, "
           f"{args.batches} batches (mean, min):")
     for name, values in measure(trainer, args.batches).items():
