@@ -1,0 +1,94 @@
+"""Does the termination head see the terminations coming? Loads a run's newest resume state and
+rolls its world model open loop along real sequences with the actions that were taken, as the
+world model's loss does, then reads the predicted P(terminate) of each rolled-out latent: at the
+steps where the episode really ended, and at every other step of an episode.
+
+It does so twice: on sequences of the run's own replay buffer (the data the head was trained on,
+collected with exploration noise), and on the last `agent.horizon` steps of episodes that the
+final checkpoint's deterministic policy plays (the states the evaluation visits). Why: the actor
+treats a predicted termination as the end of its imagined return; a head that misses the
+terminations the policy runs into leaves it nothing to avoid them by.
+
+    python benchmarks/termination_fit.py RUN_DIR [--sequences 4096] [--episodes 10]
+"""
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model_fit import restored_trainer
+from pwm.envs import make_env
+from pwm.evaluate import load_policy, read_checkpoint
+from pwm.trainer import Trainer
+
+EVAL_SEED_BASE = 10**6  # the evaluation's episodes (benchmarks/learning.py, pwm-eval)
+
+
+@torch.no_grad()
+def rolled_out_termination(trainer: Trainer, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """P(terminate) [L, B] of each latent rolled out from obs [B, D] along actions [L, B, A]."""
+    model, z, probabilities = trainer.agent.world_model, trainer.agent.world_model.encode(obs), []
+    for action in actions:
+        z = model.next(z, action)
+        probabilities.append(1 - model.continues(z).squeeze(-1))
+    return torch.stack(probabilities)
+
+
+def summary(probability: torch.Tensor, terminated: torch.Tensor, valid: torch.Tensor) -> dict:
+    """Mean P at terminal and at other steps, and the fractions above one half (caught, false alarms)."""
+    end, other = terminated & valid, ~terminated & valid
+    return {"terminal_steps": int(end.sum()), "p_terminal": float(probability[end].mean()) if end.any() else float("nan"),
+            "caught": float((probability[end] > 0.5).float().mean()) if end.any() else float("nan"),
+            "p_other": float(probability[other].mean()), "false_alarms": float((probability[other] > 0.5).float().mean())}
+
+
+def buffer_fit(trainer: Trainer, sequences: int, seed: int = 0) -> dict:
+    batch = trainer.buffer.sample_sequences(sequences, trainer.cfg.agent.horizon, np.random.default_rng(seed), "cpu")
+    probability = rolled_out_termination(trainer, batch["obs"], batch["action"])
+    return summary(probability, batch["terminated"].squeeze(-1).bool(), batch["valid"].squeeze(-1).bool())
+
+
+def policy_fit(trainer: Trainer, checkpoint: Path, episodes: int) -> dict:
+    """The final policy's own episodes: each one's last `horizon` steps rolled out from the state before them."""
+    policy, horizon = load_policy(read_checkpoint(checkpoint)), trainer.cfg.agent.horizon
+    rows, lengths = [], []
+    for seed in range(EVAL_SEED_BASE, EVAL_SEED_BASE + episodes):
+        env = make_env(trainer.cfg.task, seed, trainer.cfg.env.action_repeat)
+        obs, _ = env.reset(seed=seed)
+        observations, actions, terminated, truncated = [obs], [], False, False
+        while not (terminated or truncated):
+            actions.append(policy(obs[None])[0])
+            obs, _, terminated, truncated, _ = env.step(actions[-1])
+            observations.append(obs)
+        start = max(0, len(actions) - horizon)
+        tail = torch.as_tensor(np.array(actions[start:]))[:, None]
+        probability = rolled_out_termination(trainer, torch.as_tensor(observations[start])[None], tail)[:, 0]
+        ended = torch.zeros(len(tail), dtype=torch.bool)
+        ended[-1] = terminated
+        rows.append((probability, ended))
+        lengths.append(len(actions))
+    probability, ended = (torch.cat(x) for x in zip(*rows))
+    return {**summary(probability, ended, torch.ones_like(ended)), "mean_length": float(np.mean(lengths))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--sequences", type=int, default=4096, help="buffer sequences rolled out (default 4096)")
+    parser.add_argument("--episodes", type=int, default=10, help="episodes of the final policy (default 10)")
+    args = parser.parse_args()
+    trainer, state = restored_trainer(args.run_dir)
+    cfg = trainer.cfg
+    if trainer.agent.world_model.termination_head is None:
+        raise SystemExit(f"{args.run_dir}: this run has no termination head (model.termination={cfg.model.termination}, task {cfg.task})")
+    print(f"{cfg.task} {cfg.size} {cfg.dynamics.kind} seed {cfg.seed}, epoch {state['epoch']}; P(terminate) of rolled-out latents:")
+    for name, fit in (("replay buffer", buffer_fit(trainer, args.sequences)),
+                      ("final policy", policy_fit(trainer, args.run_dir / "final" / "checkpoint.pt", args.episodes))):
+        extra = f", episodes of {fit['mean_length']:.0f} steps" if "mean_length" in fit else ""
+        print(f"  {name:13s}: {fit['terminal_steps']} terminal steps{extra}: P {fit['p_terminal']:.3f}, "
+              f"caught (P > 0.5) {fit['caught']:.0%}; other steps: P {fit['p_other']:.4f}, false alarms {fit['false_alarms']:.2%}")
+
+
+if __name__ == "__main__":
+    main()

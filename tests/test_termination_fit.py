@@ -1,0 +1,42 @@
+"""benchmarks/termination_fit.py reads what the termination head predicts where episodes really end."""
+import subprocess
+import sys
+
+import torch
+
+from cli_helpers import TINY, run_cli
+from workflow_helpers import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import termination_fit  # noqa: E402
+
+
+def test_summary_separates_the_steps_that_ended_an_episode_from_the_rest():
+    probability = torch.tensor([[0.9, 0.1, 0.3], [0.2, 0.6, 0.8]])
+    terminated = torch.tensor([[True, False, False], [False, True, True]])
+    valid = torch.tensor([[True, True, True], [True, True, False]])  # the last one is past its episode's end
+    fit = termination_fit.summary(probability, terminated, valid)
+    assert fit["terminal_steps"] == 2
+    assert fit["p_terminal"] == torch.tensor([0.9, 0.6]).mean().item() and fit["caught"] == 1.0
+    assert fit["p_other"] == torch.tensor([0.1, 0.3, 0.2]).mean().item() and fit["false_alarms"] == 0.0
+
+
+def test_it_reads_a_hopper_run_s_buffer_and_final_policy(tmp_path):
+    run_dir = tmp_path / "run"
+    hopper = [*TINY, "task=Hopper-v5", "env.num_envs=4", "epochs=40", "checkpoint_every=40"]
+    assert run_cli("pwm-train", [f"run_dir={run_dir}", *hopper]).returncode == 0
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "termination_fit.py"), str(run_dir),
+                             "--sequences", "256", "--episodes", "3"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    buffer_line, policy_line = result.stdout.splitlines()[1:3]
+    assert buffer_line.lstrip().startswith("replay buffer") and policy_line.lstrip().startswith("final policy")
+    assert int(buffer_line.split(":")[1].split()[0]) > 0  # a young Hopper falls: the buffer holds terminations
+    assert "3 terminal steps, episodes of" in policy_line  # each of the 3 episodes ends in a fall
+
+
+def test_a_run_without_a_termination_head_is_told_so(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_cli("pwm-train", [f"run_dir={run_dir}", *TINY, "epochs=20", "checkpoint_every=20"]).returncode == 0
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "termination_fit.py"), str(run_dir)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "has no termination head" in result.stderr and "cartpole-swingup" in result.stderr
