@@ -11,8 +11,8 @@ its new record replaces the old one.
 import ast
 import fcntl
 import hashlib
-import importlib
 import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -32,18 +32,26 @@ LEARNER_ENTRY_POINTS = ("pwm.trainer", "pwm.evaluate")
 def learner_fingerprint() -> str:
     """sha256 over the syntax trees of every pwm module that training and evaluation import (and
     of pwm.envs), docstrings left out: a change of code changes it, a change of comments,
-    docstrings or layout does not."""
-    for name in LEARNER_ENTRY_POINTS:
-        importlib.import_module(name)
+    docstrings or layout does not. The modules are those a fresh interpreter loads for the entry
+    points, so what else the calling process has imported (pwm.report, say) does not count."""
     package = Path(pwm.__file__).parent
-    sources = {Path(m.__file__) for name, m in sys.modules.items()
-               if name.startswith("pwm.") and getattr(m, "__file__", None)}
+    sources = {Path(line) for line in _imported_files(LEARNER_ENTRY_POINTS)}
     sources |= set((package / "envs").glob("*.py"))
     digest = hashlib.sha256()
     for path in sorted(sources):
         digest.update(str(path.relative_to(package)).encode())
         digest.update(_code_only(path.read_text()).encode())
     return digest.hexdigest()[:16]
+
+
+def _imported_files(entry_points: tuple[str, ...]) -> list[str]:
+    """The files of the pwm modules that importing `entry_points` loads, in a fresh interpreter."""
+    probe = (f"import sys\nimport {', '.join(entry_points)}\n"
+             "print('\\n'.join(m.__file__ for n, m in list(sys.modules.items()) "
+             "if n.startswith('pwm.') and getattr(m, '__file__', None)))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(pwm.__file__).parent.parent)
+    return run.stdout.split()
 
 
 def _code_only(source: str) -> str:

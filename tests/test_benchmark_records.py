@@ -1,7 +1,9 @@
 """benchmarks/records.py: a committed record stands in for a benchmark run only while the planned
 configuration and the learner's code are the recorded ones."""
 import argparse
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -84,6 +86,17 @@ def test_the_fingerprint_sees_code_and_not_docstrings_or_comments(edit, same):
 def test_the_fingerprint_covers_the_task_wrappers_and_the_learner():
     assert len(records.learner_fingerprint()) == 16
     assert records.learner_fingerprint() == records.learner_fingerprint()
+    files = records._imported_files(records.LEARNER_ENTRY_POINTS)
+    assert {"trainer.py", "evaluate.py", "agent.py", "world_model.py", "dynamics.py"} <= {Path(f).name for f in files}
+
+
+def test_the_fingerprint_does_not_depend_on_what_else_the_caller_imported():
+    """This process has imported pwm.report (learning.py does, for its flow-against-MLP table);
+    a process that imports only the records module must get the same fingerprint."""
+    assert "pwm.report.stats" in sys.modules
+    alone = subprocess.run([sys.executable, "-c", "import records; print(records.learner_fingerprint())"],
+                           cwd=REPO / "benchmarks", capture_output=True, text=True, check=True).stdout.strip()
+    assert records.learner_fingerprint() == alone
 
 
 def test_the_table_says_whether_flow_is_inside_the_mlps_interval_or_above_it():
