@@ -22,25 +22,32 @@ from pwm.world_model import WorldModel
 SEED_BASE = 10**6  # benchmarks/learning.py's evaluation seeds
 
 
+def play(policy: Policy, seed: int) -> dict:
+    """One evaluation episode of the deterministic policy: observations [T+1, D], actions [T, A]."""
+    env = make_env(policy.task, seed=seed, action_repeat=policy.action_repeat)
+    obs, _ = env.reset(seed=seed)
+    observations, actions, total, terminated, truncated = [obs], [], 0.0, False, False
+    while not (terminated or truncated):
+        actions.append(policy(obs[None].astype(np.float32))[0])
+        obs, reward, terminated, truncated, _ = env.step(actions[-1])
+        observations.append(obs)
+        total += reward
+    return {"observations": np.array(observations, np.float32), "actions": np.array(actions, np.float32),
+            "return": total, "terminated": terminated}
+
+
 def replay(policy: Policy, model: WorldModel, seed: int, tail: int) -> dict:
     """One evaluation episode; `model` is the checkpoint's trained world model (its own encoder)."""
-    env = make_env(policy.task, seed=seed, action_repeat=policy.action_repeat)
-    first, _ = env.reset(seed=seed)
-    obs, total, actions, terminations, done = first, 0.0, [], [], False
-    while not done:
-        action = policy(obs[None].astype(np.float32))[0]
-        if model.termination_head is not None:
-            with torch.no_grad():
-                z = model.encode(torch.as_tensor(obs[None], dtype=torch.float32))
-                z_next = model.next(z, torch.as_tensor(action[None], dtype=torch.float32))
-                terminations.append(1 - model.continues(z_next).item())
-        obs, reward, terminated, truncated, _ = env.step(action)
-        total, done = total + reward, terminated or truncated
-        actions.append(action)
-    actions = np.array(actions)
-    return {"seed": seed, "return": total, "steps": len(actions), "first": first, "last": obs,
-            "tail_abs_action": float(np.abs(actions[-tail:]).mean()), "action_std": actions.std(0),
-            "terminations": np.array(terminations)}
+    episode = play(policy, seed)
+    observations, actions = episode["observations"], episode["actions"]
+    terminations = np.array([])
+    if model.termination_head is not None:
+        with torch.no_grad():
+            z_next = model.next(model.encode(torch.as_tensor(observations[:-1])), torch.as_tensor(actions))
+            terminations = (1 - model.continues(z_next)).squeeze(-1).numpy()
+    return {"seed": seed, "return": episode["return"], "steps": len(actions), "first": observations[0],
+            "last": observations[-1], "tail_abs_action": float(np.abs(actions[-tail:]).mean()),
+            "action_std": actions.std(0), "terminations": terminations}
 
 
 def main() -> None:

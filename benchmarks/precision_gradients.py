@@ -14,18 +14,15 @@ not small against that noise.
     python benchmarks/precision_gradients.py RUN_DIR [--batches 8]
 """
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from model_fit import restored_trainer
 from pwm.agent import world_model_coefs
 from pwm.precision import autocast
 from pwm.trainer import Trainer
-
-sys.path.insert(0, str(Path(__file__).parent))
-from model_fit import restored_trainer  # noqa: E402
 
 
 def flat_grad(loss: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:

@@ -17,12 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inspect_policy import SEED_BASE, play
 from model_fit import restored_trainer
-from pwm.envs import make_env
 from pwm.evaluate import load_policy, read_checkpoint
 from pwm.trainer import Trainer
-
-EVAL_SEED_BASE = 10**6  # the evaluation's episodes (benchmarks/learning.py, pwm-eval)
 
 
 @torch.no_grad()
@@ -53,21 +51,15 @@ def policy_fit(trainer: Trainer, checkpoint: Path, episodes: int) -> dict:
     """The final policy's own episodes: each one's last `horizon` steps rolled out from the state before them."""
     policy, horizon = load_policy(read_checkpoint(checkpoint)), trainer.cfg.agent.horizon
     rows, lengths = [], []
-    for seed in range(EVAL_SEED_BASE, EVAL_SEED_BASE + episodes):
-        env = make_env(trainer.cfg.task, seed, trainer.cfg.env.action_repeat)
-        obs, _ = env.reset(seed=seed)
-        observations, actions, terminated, truncated = [obs], [], False, False
-        while not (terminated or truncated):
-            actions.append(policy(obs[None])[0])
-            obs, _, terminated, truncated, _ = env.step(actions[-1])
-            observations.append(obs)
-        start = max(0, len(actions) - horizon)
-        tail = torch.as_tensor(np.array(actions[start:]))[:, None]
-        probability = rolled_out_termination(trainer, torch.as_tensor(observations[start])[None], tail)[:, 0]
+    for seed in range(SEED_BASE, SEED_BASE + episodes):
+        episode = play(policy, seed)
+        start = max(0, len(episode["actions"]) - horizon)
+        tail = torch.as_tensor(episode["actions"][start:])[:, None]
+        probability = rolled_out_termination(trainer, torch.as_tensor(episode["observations"][start:start + 1]), tail)[:, 0]
         ended = torch.zeros(len(tail), dtype=torch.bool)
-        ended[-1] = terminated
+        ended[-1] = episode["terminated"]
         rows.append((probability, ended))
-        lengths.append(len(actions))
+        lengths.append(len(episode["actions"]))
     probability, ended = (torch.cat(x) for x in zip(*rows))
     return {**summary(probability, ended, torch.ones_like(ended)), "mean_length": float(np.mean(lengths))}
 

@@ -2,13 +2,23 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from cli_helpers import TINY, run_cli
 from workflow_helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
+import inspect_policy  # noqa: E402
 import termination_fit  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def hopper_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("hopper") / "run"
+    hopper = [*TINY, "task=Hopper-v5", "env.num_envs=4", "epochs=40", "checkpoint_every=40"]
+    assert run_cli("pwm-train", [f"run_dir={run_dir}", *hopper]).returncode == 0
+    return run_dir
 
 
 def test_summary_separates_the_steps_that_ended_an_episode_from_the_rest():
@@ -21,17 +31,29 @@ def test_summary_separates_the_steps_that_ended_an_episode_from_the_rest():
     assert fit["p_other"] == torch.tensor([0.1, 0.3, 0.2]).mean().item() and fit["false_alarms"] == 0.0
 
 
-def test_it_reads_a_hopper_run_s_buffer_and_final_policy(tmp_path):
-    run_dir = tmp_path / "run"
-    hopper = [*TINY, "task=Hopper-v5", "env.num_envs=4", "epochs=40", "checkpoint_every=40"]
-    assert run_cli("pwm-train", [f"run_dir={run_dir}", *hopper]).returncode == 0
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "termination_fit.py"), str(run_dir),
+def test_it_reads_a_hopper_run_s_buffer_and_final_policy(hopper_run):
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "termination_fit.py"), str(hopper_run),
                              "--sequences", "256", "--episodes", "3"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     buffer_line, policy_line = result.stdout.splitlines()[1:3]
     assert buffer_line.lstrip().startswith("replay buffer") and policy_line.lstrip().startswith("final policy")
     assert int(buffer_line.split(":")[1].split()[0]) > 0  # a young Hopper falls: the buffer holds terminations
     assert "3 terminal steps, episodes of" in policy_line  # each of the 3 episodes ends in a fall
+
+
+def test_inspect_policy_replays_the_episode_that_termination_fit_plays(hopper_run):
+    """Both diagnostics read one evaluation episode (inspect_policy.play); replay adds the
+    one-step predicted termination of every real step."""
+    weights = torch.load(hopper_run / "final" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    policy = inspect_policy.Policy(weights)
+    episode = inspect_policy.play(policy, inspect_policy.SEED_BASE)
+    assert episode["terminated"] and len(episode["observations"]) == len(episode["actions"]) + 1
+    model = inspect_policy.WorldModel(policy.cfg, weights["obs_dim"], weights["action_dim"], termination=True)
+    model.load_state_dict(weights["world_model"])
+    replayed = inspect_policy.replay(policy, model, inspect_policy.SEED_BASE, tail=10)
+    assert replayed["return"] == episode["return"] and replayed["steps"] == len(episode["actions"])
+    assert len(replayed["terminations"]) == replayed["steps"] and ((0 <= replayed["terminations"]) & (replayed["terminations"] <= 1)).all()
+    assert (replayed["last"] == episode["observations"][-1]).all()
 
 
 def test_a_run_without_a_termination_head_is_told_so(tmp_path):
