@@ -35,10 +35,12 @@ def test_it_reads_a_hopper_run_s_buffer_and_final_policy(hopper_run):
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "termination_fit.py"), str(hopper_run),
                              "--sequences", "256", "--episodes", "3"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    buffer_line, policy_line = result.stdout.splitlines()[1:3]
-    assert buffer_line.lstrip().startswith("replay buffer") and policy_line.lstrip().startswith("final policy")
-    assert int(buffer_line.split(":")[1].split()[0]) > 0  # a young Hopper falls: the buffer holds terminations
-    assert "3 terminal steps, episodes of" in policy_line  # each of the 3 episodes ends in a fall
+    lines = result.stdout.splitlines()[1:5]
+    sources = [line.split(":")[0].split() for line in lines]
+    assert sources == [["replay", "buffer", "rolled", "out"], ["replay", "buffer", "encoded"],
+                       ["final", "policy", "rolled", "out"], ["final", "policy", "encoded"]]
+    assert all(int(line.split(":")[1].split()[0]) > 0 for line in lines[:2])  # a young Hopper falls: the buffer holds terminations
+    assert all("3 terminal steps, episodes of" in line for line in lines[2:])  # each of the 3 episodes ends in a fall
 
 
 def test_inspect_policy_replays_the_episode_that_termination_fit_plays(hopper_run):
