@@ -23,17 +23,17 @@ SEED_BASE = 10**6  # benchmarks/learning.py's evaluation seeds
 
 
 def play(policy: Policy, seed: int) -> dict:
-    """One evaluation episode of the deterministic policy: observations [T+1, D], actions [T, A]."""
+    """One evaluation episode of the deterministic policy: observations [T+1, D], actions [T, A], rewards [T]."""
     env = make_env(policy.task, seed=seed, action_repeat=policy.action_repeat)
     obs, _ = env.reset(seed=seed)
-    observations, actions, total, terminated, truncated = [obs], [], 0.0, False, False
+    observations, actions, rewards, terminated, truncated = [obs], [], [], False, False
     while not (terminated or truncated):
         actions.append(policy(obs[None].astype(np.float32))[0])
         obs, reward, terminated, truncated, _ = env.step(actions[-1])
         observations.append(obs)
-        total += reward
+        rewards.append(reward)
     return {"observations": np.array(observations, np.float32), "actions": np.array(actions, np.float32),
-            "return": total, "terminated": terminated}
+            "rewards": np.array(rewards), "return": float(np.sum(rewards)), "terminated": terminated}
 
 
 def replay(policy: Policy, model: WorldModel, seed: int, tail: int) -> dict:

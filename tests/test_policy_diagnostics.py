@@ -1,16 +1,22 @@
-"""benchmarks/termination_fit.py reads what the termination head predicts where episodes really end."""
+"""The policy diagnostics of benchmarks/: what the termination head predicts where episodes really
+end (termination_fit.py), what the critic values real states at (value_fit.py), and the episode
+player both share with inspect_policy.py."""
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from cli_helpers import TINY, run_cli
+from pwm.evaluate import load_policy, read_checkpoint
 from workflow_helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import inspect_policy  # noqa: E402
 import termination_fit  # noqa: E402
+import value_fit  # noqa: E402
+from model_fit import restored_trainer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +70,31 @@ def test_a_run_without_a_termination_head_is_told_so(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "termination_fit.py"), str(run_dir)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "has no termination head" in result.stderr and "cartpole-swingup" in result.stderr
+
+
+def test_discounted_returns_add_up_from_the_end_with_the_bootstrap():
+    returns = value_fit.discounted_returns(np.array([1.0, 2.0, 3.0]), gamma=0.5, bootstrap=4.0)
+    assert returns.tolist() == [1 + 0.5 * 2 + 0.25 * 3 + 0.125 * 4, 2 + 0.5 * 3 + 0.25 * 4, 3 + 0.5 * 4]
+
+
+def test_value_fit_sets_the_critic_beside_the_real_return_of_each_state(hopper_run):
+    trainer, _ = restored_trainer(hopper_run)
+    episode = inspect_policy.play(load_policy(read_checkpoint(hopper_run / "final" / "checkpoint.pt")),
+                                  inspect_policy.SEED_BASE)
+    values, returns = value_fit.episode_values(trainer, episode)
+    assert episode["terminated"] and len(values) == len(returns) == len(episode["actions"])
+    assert returns[-1] == episode["rewards"][-1]  # a fall: nothing after the last reward
+    assert returns[0] == pytest.approx(sum(r * trainer.cfg.agent.gamma ** t for t, r in enumerate(episode["rewards"])))
+    assert np.isfinite(values).all() and values.std() > 0
+    fit = value_fit.value_fit(trainer, hopper_run / "final" / "checkpoint.pt", episodes=1)  # the episode above
+    assert fit["terminated"] == 1 and fit["first"] == pytest.approx((values[0], returns[0]))
+    assert fit["before_end"][1] == pytest.approx((values[-1], returns[-1])) and returns[-1] > 0  # Hopper pays 1 per step alive
+
+
+def test_value_fit_prints_the_table(hopper_run):
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "value_fit.py"), str(hopper_run), "--episodes", "2"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "first step of 2 episodes" in lines[1] and "steps before the termination (2 episodes)" in lines[2]
+    assert [line.split()[0] for line in lines[3:5]] == ["value", "real"] and len(lines[3].split()) == 1 + 4

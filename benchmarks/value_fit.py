@@ -1,0 +1,91 @@
+"""Does the critic know what the policy's real episodes return? Loads a run's newest resume state
+and plays the final checkpoint's deterministic policy on the evaluation seeds; at each real state
+it reads the smallest critic's value of the encoder's latent (what the actor's imagined return is
+bootstrapped with) beside the real discounted return from that state on (`agent.gamma`; an episode
+cut by the time limit is bootstrapped with the critic's value of its last observation, as the
+critics' targets are). Printed at the first step of every episode, and at 16, 8, 4 and 1 steps
+before the end of the episodes that ended by termination.
+
+Why: PWM's critics learn only from imagined rollouts, so what they know of falls is what the
+termination head predicts. A critic that values the state one step before a fall as highly as
+the start has never seen that fall, and the actor has nothing that steers it away.
+
+    python benchmarks/value_fit.py RUN_DIR [--episodes 10]
+"""
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inspect_policy import SEED_BASE, play
+from model_fit import restored_trainer
+from pwm.evaluate import load_policy, read_checkpoint
+from pwm.trainer import Trainer
+
+STEPS_BEFORE_END = (16, 8, 4, 1)
+
+
+def discounted_returns(rewards: np.ndarray, gamma: float, bootstrap: float) -> np.ndarray:
+    """The real return from each step on: sum_k gamma^k r[t+k], plus gamma^(T-t) * bootstrap."""
+    returns, running = np.empty(len(rewards)), bootstrap
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+
+
+@torch.no_grad()
+def episode_values(trainer: Trainer, episode: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(critic value, real return) [T] at each state an episode acted from."""
+    agent = trainer.agent
+    values = agent.critics(agent.world_model.encode(torch.as_tensor(episode["observations"]))).min(0).values
+    values = values.squeeze(-1).double().numpy()
+    bootstrap = 0.0 if episode["terminated"] else values[-1]
+    return values[:-1], discounted_returns(np.asarray(episode["rewards"]), trainer.cfg.agent.gamma, bootstrap)
+
+
+def value_fit(trainer: Trainer, checkpoint: Path, episodes: int) -> dict:
+    """Mean value and real return at the first step, and at each of STEPS_BEFORE_END before a termination."""
+    policy = load_policy(read_checkpoint(checkpoint))
+    first, before = [], {k: [] for k in STEPS_BEFORE_END}
+    lengths, terminated = [], 0
+    for seed in range(SEED_BASE, SEED_BASE + episodes):
+        episode = play(policy, seed)
+        values, returns = episode_values(trainer, episode)
+        first.append((values[0], returns[0]))
+        lengths.append(len(values))
+        if episode["terminated"]:
+            terminated += 1
+            for k in STEPS_BEFORE_END:
+                if len(values) >= k:
+                    before[k].append((values[-k], returns[-k]))
+    mean = lambda pairs: tuple(np.mean(pairs, axis=0)) if pairs else (float("nan"),) * 2  # noqa: E731
+    return {"first": mean(first), "before_end": {k: mean(v) for k, v in before.items()},
+            "terminated": terminated, "episodes": episodes, "mean_length": float(np.mean(lengths))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--episodes", type=int, default=10, help="episodes of the final policy (default 10)")
+    args = parser.parse_args()
+    trainer, state = restored_trainer(args.run_dir)
+    cfg = trainer.cfg
+    fit = value_fit(trainer, args.run_dir / "final" / "checkpoint.pt", args.episodes)
+    print(f"{cfg.task} {cfg.size} {cfg.dynamics.kind} seed {cfg.seed}, epoch {state['epoch']}: the critic's value "
+          f"of real states against their real discounted return (gamma {cfg.agent.gamma}), final policy:")
+    value, real = fit["first"]
+    print(f"  first step of {fit['episodes']} episodes (mean length {fit['mean_length']:.0f}): "
+          f"value {value:.1f}, real return {real:.1f}")
+    if fit["terminated"]:
+        label = f"  steps before the termination ({fit['terminated']} episodes):"
+        print(label + "".join(f"{k:>9d}" for k in STEPS_BEFORE_END))
+        for i, name in enumerate(("value", "real return")):
+            print(f"{name:>{len(label)}s}" + "".join(f"{fit['before_end'][k][i]:9.1f}" for k in STEPS_BEFORE_END))
+    else:
+        print("  no episode ended by termination")
+
+
+if __name__ == "__main__":
+    main()
