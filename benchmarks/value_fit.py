@@ -1,9 +1,9 @@
 """Does the critic know what the policy's real episodes return? Loads a run's newest resume state
 and plays the final checkpoint's deterministic policy on the evaluation seeds; at each real state
-it reads the smallest critic's value of the encoder's latent (what the actor's imagined return is
-bootstrapped with) beside the real discounted return from that state on (`agent.gamma`; an episode
-cut by the time limit is bootstrapped with the critic's value of its last observation, as the
-critics' targets are). Printed at the first step of every episode, and at 16, 8, 4 and 1 steps
+it reads the smallest critic's value of the encoder's latent (the critics the actor's imagined
+return is bootstrapped with; in imagination they see rolled-out latents) beside the real
+discounted return from that state on (`agent.gamma`; an episode cut by the time limit is
+bootstrapped with the critic's value of its last observation, as the critics' targets are). Printed at the first step of every episode, and at 16, 8, 4 and 1 steps
 before the end of the episodes that ended by termination.
 
 Why: PWM's critics learn only from imagined rollouts, so what they know of falls is what the
