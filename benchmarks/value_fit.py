@@ -2,9 +2,11 @@
 and plays the final checkpoint's deterministic policy on the evaluation seeds; at each real state
 it reads the smallest critic's value of the encoder's latent (the critics the actor's imagined
 return is bootstrapped with; in imagination they see rolled-out latents) beside the real
-discounted return from that state on (`agent.gamma`; an episode cut by the time limit is
-bootstrapped with the critic's value of its last observation, as the critics' targets are). Printed at the first step of every episode, and at 16, 8, 4 and 1 steps
-before the end of the episodes that ended by termination.
+discounted return from that state on: the critics' own target (`pwm.math.lambda_returns`) at
+lambda 1 over the real rewards, bootstrapped with the critic's value of the last observation
+where the time limit cut the episode and not at all after a termination. Printed at the first
+step of every episode, and at 16, 8, 4 and 1 steps before the end of the episodes that ended by
+termination.
 
 Why: PWM's critics learn only from imagined rollouts, so what they know of falls is what the
 termination head predicts. A critic that values the state one step before a fall as highly as
@@ -21,28 +23,22 @@ import torch
 from inspect_policy import SEED_BASE, play
 from model_fit import restored_trainer
 from pwm.evaluate import load_policy, read_checkpoint
+from pwm.math import lambda_returns
 from pwm.trainer import Trainer
 
 STEPS_BEFORE_END = (16, 8, 4, 1)
-
-
-def discounted_returns(rewards: np.ndarray, gamma: float, bootstrap: float) -> np.ndarray:
-    """The real return from each step on: sum_k gamma^k r[t+k], plus gamma^(T-t) * bootstrap."""
-    returns, running = np.empty(len(rewards)), bootstrap
-    for t in reversed(range(len(rewards))):
-        running = rewards[t] + gamma * running
-        returns[t] = running
-    return returns
 
 
 @torch.no_grad()
 def episode_values(trainer: Trainer, episode: dict) -> tuple[np.ndarray, np.ndarray]:
     """(critic value, real return) [T] at each state an episode acted from."""
     agent = trainer.agent
-    values = agent.critics(agent.world_model.encode(torch.as_tensor(episode["observations"]))).min(0).values
-    values = values.squeeze(-1).double().numpy()
-    bootstrap = 0.0 if episode["terminated"] else values[-1]
-    return values[:-1], discounted_returns(np.asarray(episode["rewards"]), trainer.cfg.agent.gamma, bootstrap)
+    values = agent.critics(agent.world_model.encode(torch.as_tensor(episode["observations"]))).min(0).values.double()
+    rewards = torch.as_tensor(episode["rewards"], dtype=torch.float64)[:, None, None]
+    continues = torch.ones_like(rewards)
+    continues[-1] = 0.0 if episode["terminated"] else 1.0
+    returns = lambda_returns(rewards, values[:, None], trainer.cfg.agent.gamma, lam=1.0, continues=continues)
+    return values[:-1, 0].numpy(), returns[:, 0, 0].numpy()
 
 
 def value_fit(trainer: Trainer, checkpoint: Path, episodes: int) -> dict:

@@ -10,6 +10,7 @@ import torch
 
 from cli_helpers import TINY, run_cli
 from pwm.evaluate import load_policy, read_checkpoint
+from pwm.math import lambda_returns
 from workflow_helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -72,8 +73,12 @@ def test_a_run_without_a_termination_head_is_told_so(tmp_path):
     assert result.returncode == 1 and "has no termination head" in result.stderr and "cartpole-swingup" in result.stderr
 
 
-def test_discounted_returns_add_up_from_the_end_with_the_bootstrap():
-    returns = value_fit.discounted_returns(np.array([1.0, 2.0, 3.0]), gamma=0.5, bootstrap=4.0)
+def test_the_real_return_is_the_critics_target_at_lambda_1_bootstrapped_at_the_end():
+    """value_fit's real return: lambda_returns at lambda 1 adds the rewards up from the end, and
+    only the last value (the bootstrap) counts."""
+    rewards = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)[:, None, None]
+    values = torch.tensor([9.0, 9.0, 9.0, 4.0], dtype=torch.float64)[:, None, None]
+    returns = lambda_returns(rewards, values, gamma=0.5, lam=1.0)[:, 0, 0]
     assert returns.tolist() == [1 + 0.5 * 2 + 0.25 * 3 + 0.125 * 4, 2 + 0.5 * 3 + 0.25 * 4, 3 + 0.5 * 4]
 
 
